@@ -1,0 +1,357 @@
+"""One entry point from YAML text to a validated, frozen :class:`Sop`.
+
+Order matters: syntax (with positions) → JSON Schema (shape) → build the model while checking
+references (unknown role, action to a missing step, …) → graph checks (unreachable steps, steps
+with no way to an end, unit-scoped steps reached before a unit is chosen). All problems of a stage
+are reported together; a later stage runs only when the shape it relies on is sound.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import deque
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .. import durations, yamlsource
+from ..errors import DefinitionError
+from ..working_time import WEEKDAYS, Calendar, parse_interval
+from . import schema_check
+from .model import (
+    Action, Activity, End, Field, Flow, Identity, Official, Option, Role, Sop, Text, TimeLimit,
+)
+from .problems import Problem, json_path, suggest
+
+
+def version_of(text: str) -> str:
+    """The content hash that identifies one published version of a definition."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def check_text(text: str, path: str = "<string>") -> tuple[Sop | None, list[Problem]]:
+    """Validate ``text``; return the Sop (None if any error) and every problem found."""
+    try:
+        data, smap = yamlsource.load(text)
+    except yamlsource.YamlSyntaxError as exc:
+        return None, [Problem(path, p.line, p.column, p.message) for p in exc.problems]
+    if not isinstance(data, dict):
+        return None, [Problem(path, 1, 1, "an SOP definition must be a mapping (id: …, title: …, roles: …)")]
+    problems = schema_check.check(data, smap, path)
+    if problems:
+        return None, problems
+    builder = _Builder(data, smap, path)
+    sop = builder.build(version=version_of(text))
+    if not any(p.severity == "error" for p in builder.problems):
+        _check_graph(sop, builder)
+    problems = sorted(builder.problems, key=lambda p: (p.line, p.column))
+    if any(p.severity == "error" for p in problems):
+        return None, problems
+    return sop, problems
+
+
+def load_text(text: str, path: str = "<string>") -> Sop:
+    sop, problems = check_text(text, path)
+    if sop is None:
+        raise DefinitionError(problems)
+    return sop
+
+
+def load_file(path: str | Path) -> Sop:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DefinitionError([Problem(str(path), 1, 1, f"file is not UTF-8 text ({exc.reason})")]) from None
+    except OSError as exc:
+        raise DefinitionError([Problem(str(path), 1, 1, f"cannot read file: {exc.strerror}")]) from None
+    return load_text(text, str(path))
+
+
+class _Builder:
+    """Turns schema-valid data into the frozen model, collecting reference problems on the way."""
+
+    def __init__(self, data: dict[str, Any], smap: yamlsource.SourceMap, path: str):
+        self.data, self.smap, self.path = data, smap, path
+        self.problems: list[Problem] = []
+
+    def error(self, where: tuple, message: str, *, key: bool = False, severity: str = "error") -> None:
+        pos = self.smap.locate(where, key=key)
+        self.problems.append(Problem(self.path, pos.line, pos.column, f"{json_path(where)}: {message}", severity))
+
+    # -- whole document -------------------------------------------------------------------------
+    def build(self, version: str) -> Sop:
+        d = self.data
+        roles = tuple(self._role(i, r) for i, r in enumerate(d["roles"]))
+        self._unique([r.id for r in roles], ("roles",), "role")
+        self.role_ids = {r.id: r for r in roles}
+        flows_raw = d["flows"]
+        self.flow_ids = [f["id"] for f in flows_raw]
+        self._unique(self.flow_ids, ("flows",), "flow")
+        activities = tuple(self._activity(i, a) for i, a in enumerate(d["activities"]))
+        self._unique([a.id for a in activities], ("activities",), "activity")
+        self._unique([a.no for a in activities], ("activities",), "activity number", attr="no")
+        flows = tuple(self._flow(i, f, activities) for i, f in enumerate(flows_raw))
+        end_ids = [e.id for f in flows for e in f.ends]
+        self._unique(end_ids, ("flows",), "end")
+        for i, f in enumerate(flows):
+            for j, e in enumerate(f.ends):
+                if e.id in {a.id for a in activities}:
+                    self.error(("flows", i, "ends", j, "id"), f"end '{e.id}' has the same id as an activity")
+        self._check_actions(activities, flows)
+        return Sop(
+            id=d["id"], title=d["title"], identity=self._identity(d["identity"]),
+            calendar=self._calendar(d.get("calendar")), roles=roles, flows=flows,
+            activities=activities, version=version, source_path=self.path,
+        )
+
+    def _unique(self, ids: list, where: tuple, what: str, attr: str = "id") -> None:
+        seen: dict[Any, int] = {}
+        for i, value in enumerate(ids):
+            if value in seen:
+                self.error(where + (i, attr), f"duplicate {what} '{value}' (also at {json_path(where + (seen[value],))})")
+            else:
+                seen[value] = i
+
+    # -- identity and calendar ------------------------------------------------------------------
+    def _date(self, where: tuple, value: str | None) -> dt.date | None:
+        if value is None:
+            return None
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            self.error(where, f"'{value}' is not a valid date")
+            return None
+
+    def _identity(self, raw: dict) -> Identity:
+        def official(key: str) -> Official | None:
+            o = raw.get(key)
+            return Official(o["position"], o["name"], o.get("nip", "")) if o else None
+
+        w = ("identity",)
+        return Identity(
+            agency=raw["agency"], name=raw["name"], number=raw["number"],
+            created=self._date(w + ("created",), raw.get("created")),
+            revised=self._date(w + ("revised",), raw.get("revised")),
+            effective=self._date(w + ("effective",), raw.get("effective")),
+            prepared_by=official("prepared_by"), checked_by=official("checked_by"),
+            approved_by=official("approved_by"),
+            **{k: tuple(raw.get(k, ())) for k in
+               ("legal_basis", "qualifications", "related_sops", "equipment", "warnings", "recording", "remarks")},
+        )
+
+    def _calendar(self, raw: dict | None) -> Calendar:
+        if raw is None:
+            return Calendar()
+        where = ("calendar",)
+        try:
+            ZoneInfo(raw["timezone"])
+        except (ZoneInfoNotFoundError, ValueError):
+            self.error(where + ("timezone",), f"unknown time zone '{raw['timezone']}' (use an IANA name such as Asia/Jakarta)")
+            return Calendar()
+        hours = []
+        for day in WEEKDAYS:
+            intervals = []
+            for k, text in enumerate(raw["hours"].get(day, [])):
+                try:
+                    iv = parse_interval(text)
+                except ValueError as exc:
+                    self.error(where + ("hours", day, k), str(exc))
+                    continue
+                if intervals and iv.start < intervals[-1].end:
+                    self.error(where + ("hours", day, k), f"'{text}' overlaps or precedes the interval before it")
+                    continue
+                intervals.append(iv)
+            hours.append(tuple(intervals))
+        if not any(hours):
+            self.error(where + ("hours",), "the calendar has no working hours at all")
+        hol = raw.get("holidays") or {}
+        country = hol.get("country")
+        categories = tuple(hol.get("categories", ("public",)))
+        if country:
+            try:
+                import holidays
+
+                holidays.country_holidays(country, subdiv=hol.get("subdivision"), years=2000, categories=categories)
+            except (NotImplementedError, ValueError, KeyError) as exc:
+                self.error(where + ("holidays",), f"holidays for '{country}' are not available: {exc}")
+                country = None
+        return Calendar(
+            timezone=raw["timezone"], hours=tuple(hours), holiday_country=country,
+            holiday_subdivision=hol.get("subdivision"), holiday_categories=categories,
+            extra_holidays=tuple(d for k, v in enumerate(hol.get("extra", []))
+                                 if (d := self._date(where + ("holidays", "extra", k), v))),
+            extra_working_days=tuple(d for k, v in enumerate(hol.get("working", []))
+                                     if (d := self._date(where + ("holidays", "working", k), v))),
+        )
+
+    # -- roles, fields, activities, flows -------------------------------------------------------
+    def _role(self, i: int, raw: dict) -> Role:
+        role = Role(raw["id"], raw["name"], raw.get("description", ""), bool(raw.get("unit_scoped", False)),
+                    bool(raw.get("external", False)))
+        if role.external and role.unit_scoped:
+            self.error(("roles", i, "unit_scoped"), "an external role cannot be scoped to a unit")
+        return role
+
+    def _role_refs(self, where: tuple, ids: list[str], *, allow_external: bool) -> tuple[str, ...]:
+        for k, rid in enumerate(ids):
+            role = self.role_ids.get(rid)
+            if role is None:
+                self.error(where + (k,), f"unknown role '{rid}'{suggest(rid, self.role_ids)}")
+            elif role.external and not allow_external:
+                self.error(where + (k,), f"role '{rid}' is external (no account) and cannot perform a step")
+        return tuple(ids)
+
+    def _fields(self, where: tuple, raw: list[dict]) -> tuple[Field, ...]:
+        fields = []
+        for k, f in enumerate(raw):
+            w = where + (k,)
+            options = tuple(
+                Option(o, Text(o)) if isinstance(o, str) else Option(o["value"], _text(o["label"]))
+                for o in f.get("options", ())
+            )
+            if f["type"] == "select" and not options:
+                self.error(w + ("type",), f"select field '{f['id']}' needs options")
+            if f["type"] != "select" and options:
+                self.error(w + ("options",), f"options are only for select fields, not '{f['type']}'")
+            if "min" in f and "max" in f and f["min"] > f["max"]:
+                self.error(w + ("min",), "min is greater than max")
+            fields.append(Field(
+                id=f["id"], type=f["type"], label=_text(f["label"]), required=bool(f.get("required", False)),
+                help=_text(f["help"]) if "help" in f else None, options=options,
+                max_length=f.get("max_length"), min=f.get("min"), max=f.get("max"), public=bool(f.get("public", False)),
+            ))
+        self._unique([f.id for f in fields], where, "field")
+        return tuple(fields)
+
+    def _activity(self, i: int, raw: dict) -> Activity:
+        w = ("activities", i)
+        flow = raw.get("flow", self.flow_ids[0])
+        if flow not in self.flow_ids:
+            self.error(w + ("flow",), f"unknown flow '{flow}'{suggest(flow, self.flow_ids)}")
+        limit = None
+        tl = raw.get("time_limit")
+        if tl is not None:
+            text, advisory = (tl, False) if isinstance(tl, str) else (tl["text"], bool(tl.get("advisory", False)))
+            try:
+                limit = TimeLimit(text, durations.parse(text), advisory)
+            except durations.DurationError as exc:
+                self.error(w + ("time_limit",) + (() if isinstance(tl, str) else ("text",)), str(exc))
+        fields = self._fields(w + ("fields",), raw.get("fields", []))
+        field_by_id = {f.id: f for f in fields}
+        actions = []
+        for k, a in enumerate(raw["actions"]):
+            for r, fid in enumerate(a.get("requires", [])):
+                if fid not in field_by_id:
+                    self.error(w + ("actions", k, "requires", r),
+                               f"field '{fid}' is not a field of this activity{suggest(fid, field_by_id)}")
+            unit_field = a.get("assign_unit")
+            if unit_field is not None:
+                if unit_field not in field_by_id:
+                    self.error(w + ("actions", k, "assign_unit"),
+                               f"field '{unit_field}' is not a field of this activity{suggest(unit_field, field_by_id)}")
+                elif field_by_id[unit_field].type != "unit":
+                    self.error(w + ("actions", k, "assign_unit"), f"field '{unit_field}' must have type 'unit'")
+            actions.append(Action(a["id"], _text(a["label"]), a["to"], tuple(a.get("requires", ())), unit_field))
+        self._unique([a.id for a in actions], w + ("actions",), "action")
+        return Activity(
+            no=raw["no"], id=raw["id"], flow=flow, name=raw["name"],
+            performers=self._role_refs(w + ("performers",), raw["performers"], allow_external=False),
+            recipients=self._role_refs(w + ("recipients",), raw.get("recipients", []), allow_external=True),
+            requirements=tuple(raw.get("requirements", ())), time_limit=limit, output=raw.get("output", ""),
+            note=raw.get("note", ""), fields=fields, actions=tuple(actions),
+        )
+
+    def _flow(self, i: int, raw: dict, activities: tuple[Activity, ...]) -> Flow:
+        w = ("flows", i)
+        mine = {a.id for a in activities if a.flow == raw["id"]}
+        if raw["start"] not in mine:
+            self.error(w + ("start",), f"start '{raw['start']}' is not an activity of flow '{raw['id']}'"
+                       f"{suggest(raw['start'], mine)}")
+        intake = self._fields(w + ("intake",), raw.get("intake", []))
+        started_by = self._role_refs(w + ("started_by",), raw.get("started_by", []), allow_external=True)
+        if raw.get("schedule") and (started_by or intake):
+            self.error(w + ("schedule",), "a scheduled flow is opened by `sop tick`; remove started_by and intake")
+        if not raw.get("schedule") and not started_by:
+            self.error(w, f"flow '{raw['id']}' has neither a schedule nor started_by: no case could ever start")
+        title_field = raw.get("title_field")
+        if title_field and title_field not in {f.id for f in intake}:
+            self.error(w + ("title_field",), f"'{title_field}' is not an intake field")
+        for k, f in enumerate(intake):
+            if f.type == "unit":
+                self.error(w + ("intake", k, "type"), "intake fields cannot choose a unit; use an action's assign_unit")
+        ends = tuple(End(e["id"], e["name"], raw["id"], e.get("public_message", "")) for e in raw["ends"])
+        return Flow(raw["id"], raw["name"], raw["start"], raw.get("schedule"), started_by, intake, title_field, ends)
+
+    def _check_actions(self, activities: tuple[Activity, ...], flows: tuple[Flow, ...]) -> None:
+        flow_of = {a.id: a.flow for a in activities}
+        for f in flows:
+            for e in f.ends:
+                flow_of.setdefault(e.id, f.id)
+        for i, a in enumerate(activities):
+            for k, action in enumerate(a.actions):
+                target_flow = flow_of.get(action.to)
+                if target_flow is None:
+                    self.error(("activities", i, "actions", k, "to"),
+                               f"no activity or end '{action.to}'{suggest(action.to, flow_of)}")
+                elif target_flow != a.flow:
+                    self.error(("activities", i, "actions", k, "to"),
+                               f"'{action.to}' belongs to flow '{target_flow}', not '{a.flow}'")
+        self.index = {a.id: i for i, a in enumerate(activities)}
+
+
+def _text(raw: str | dict) -> Text:
+    if isinstance(raw, str):
+        return Text(raw)
+    return Text(raw["id"], tuple(sorted((k, v) for k, v in raw.items() if k != "id")))
+
+
+def _check_graph(sop: Sop, builder: _Builder) -> None:
+    """Unreachable activities, activities with no way to an end, unit-scoped steps without a unit."""
+    idx = builder.index
+    for flow in sop.flows:
+        reach = _reachable(sop, flow.start)
+        for a in sop.activities:
+            if a.flow == flow.id and a.id not in reach:
+                builder.error(("activities", idx[a.id], "id"), f"activity '{a.id}' cannot be reached from the start "
+                              f"of flow '{flow.id}' ('{flow.start}')")
+        for j, e in enumerate(flow.ends):
+            if e.id not in reach:
+                builder.error(("flows", sop.flows.index(flow), "ends", j, "id"),
+                              f"end '{e.id}' is never reached", severity="warning")
+        ends = {e.id for e in flow.ends}
+        for a in sop.activities:
+            if a.flow == flow.id and a.id in reach and not (_reachable(sop, a.id) & ends):
+                builder.error(("activities", idx[a.id], "actions"), f"activity '{a.id}' has no way to an end of flow "
+                              f"'{flow.id}': a case there could never finish")
+        # Steps whose performers are all unit-scoped need a unit chosen on every path before them.
+        unassigned = {flow.start}
+        queue = deque([flow.start])
+        while queue:
+            node = sop.activity(queue.popleft())
+            if node is None:
+                continue
+            for action in node.actions:
+                if action.assign_unit is None and action.to not in unassigned:
+                    unassigned.add(action.to)
+                    queue.append(action.to)
+        for a in sop.activities:
+            if a.id in unassigned and all((r := sop.role(p)) and r.unit_scoped for p in a.performers):
+                builder.error(("activities", idx[a.id], "performers"),
+                              f"activity '{a.id}' is performed only by unit-scoped roles, but a case can reach it "
+                              "before any action assigns a unit (add assign_unit to an earlier action)")
+
+
+def _reachable(sop: Sop, start: str) -> set[str]:
+    seen = {start}
+    queue = deque([start])
+    while queue:
+        node = sop.activity(queue.popleft())
+        if node is None:
+            continue
+        for action in node.actions:
+            if action.to not in seen:
+                seen.add(action.to)
+                queue.append(action.to)
+    return seen

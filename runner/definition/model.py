@@ -1,0 +1,215 @@
+"""The immutable SOP definition: what an admin wrote, validated and frozen.
+
+Nothing here changes while cases run. A running case is a database row that points at one of these
+by version hash; the two are kept apart so a revision of the YAML can never rewrite the rules a case
+started under.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from ..durations import Duration
+from ..working_time import Calendar
+
+FIELD_TYPES = ("text", "textarea", "number", "date", "email", "tel", "select", "checkbox", "unit")
+
+
+@dataclass(frozen=True)
+class Text:
+    """Display text in Bahasa Indonesia with optional translations (``{"id": ..., "en": ...}``)."""
+
+    id: str
+    translations: tuple[tuple[str, str], ...] = ()
+
+    def get(self, locale: str | None = None) -> str:
+        if locale and not locale.startswith("id"):
+            for lang, text in self.translations:
+                if locale.startswith(lang):
+                    return text
+        return self.id
+
+    def __str__(self) -> str:
+        return self.id
+
+
+@dataclass(frozen=True)
+class Official:
+    position: str
+    name: str
+    nip: str
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The identity page of a Permenpan-RB 35/2012 SOP."""
+
+    agency: str
+    name: str
+    number: str
+    created: dt.date | None
+    revised: dt.date | None
+    effective: dt.date | None
+    prepared_by: Official | None
+    checked_by: Official | None
+    approved_by: Official | None
+    legal_basis: tuple[str, ...] = ()
+    qualifications: tuple[str, ...] = ()
+    related_sops: tuple[str, ...] = ()
+    equipment: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    recording: tuple[str, ...] = ()
+    remarks: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Role:
+    id: str
+    name: str
+    description: str = ""
+    unit_scoped: bool = False
+    external: bool = False
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    label: Text
+
+
+@dataclass(frozen=True)
+class Field:
+    id: str
+    type: str
+    label: Text
+    required: bool = False
+    help: Text | None = None
+    options: tuple[Option, ...] = ()
+    max_length: int | None = None
+    min: float | None = None
+    max: float | None = None
+    public: bool = False
+
+
+@dataclass(frozen=True)
+class Action:
+    id: str
+    label: Text
+    to: str
+    requires: tuple[str, ...] = ()
+    assign_unit: str | None = None
+
+
+@dataclass(frozen=True)
+class TimeLimit:
+    text: str
+    duration: Duration
+    advisory: bool = False
+
+
+@dataclass(frozen=True)
+class Activity:
+    no: int
+    id: str
+    flow: str
+    name: str
+    performers: tuple[str, ...]
+    recipients: tuple[str, ...] = ()
+    requirements: tuple[str, ...] = ()
+    time_limit: TimeLimit | None = None
+    output: str = ""
+    note: str = ""
+    fields: tuple[Field, ...] = ()
+    actions: tuple[Action, ...] = ()
+
+    def action(self, action_id: str) -> Action | None:
+        return next((a for a in self.actions if a.id == action_id), None)
+
+
+@dataclass(frozen=True)
+class End:
+    id: str
+    name: str
+    flow: str
+    public_message: str = ""
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A sequence of activities a case follows: per report, or on a schedule (monthly recap)."""
+
+    id: str
+    name: str
+    start: str
+    schedule: str | None = None  # None: started by a submission; "monthly": one case per month
+    started_by: tuple[str, ...] = ()
+    intake: tuple[Field, ...] = ()
+    title_field: str | None = None
+    ends: tuple[End, ...] = ()
+
+
+@dataclass(frozen=True)
+class Sop:
+    id: str
+    title: str
+    identity: Identity
+    calendar: Calendar
+    roles: tuple[Role, ...]
+    flows: tuple[Flow, ...]
+    activities: tuple[Activity, ...]
+    version: str = ""  # sha256 of the source text: the version a case records
+    source_path: str = ""
+    _index: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        index: dict[str, Any] = {}
+        for r in self.roles:
+            index["role:" + r.id] = r
+        for f in self.flows:
+            index["flow:" + f.id] = f
+            for e in f.ends:
+                index["end:" + e.id] = e
+        for a in self.activities:
+            index["activity:" + a.id] = a
+        object.__setattr__(self, "_index", index)
+
+    def role(self, role_id: str) -> Role | None:
+        return self._index.get("role:" + role_id)
+
+    def flow(self, flow_id: str) -> Flow | None:
+        return self._index.get("flow:" + flow_id)
+
+    def activity(self, activity_id: str) -> Activity | None:
+        return self._index.get("activity:" + activity_id)
+
+    def end(self, end_id: str) -> End | None:
+        return self._index.get("end:" + end_id)
+
+    def state_name(self, state: str) -> str:
+        node = self.activity(state) or self.end(state)
+        return node.name if node else state
+
+    def is_end(self, state: str) -> bool:
+        return self.end(state) is not None
+
+    @property
+    def case_flows(self) -> tuple[Flow, ...]:
+        return tuple(f for f in self.flows if f.schedule is None)
+
+    @property
+    def scheduled_flows(self) -> tuple[Flow, ...]:
+        return tuple(f for f in self.flows if f.schedule is not None)
+
+    def public_fields(self) -> tuple[Field, ...]:
+        seen: dict[str, Field] = {}
+        for f in self.flows:
+            for fld in f.intake:
+                if fld.public:
+                    seen.setdefault(fld.id, fld)
+        for a in self.activities:
+            for fld in a.fields:
+                if fld.public:
+                    seen.setdefault(fld.id, fld)
+        return tuple(seen.values())

@@ -1,0 +1,88 @@
+"""JSON Schema validation whose every error keeps the line and column it is about.
+
+jsonschema reports paths into the data; the SourceMap turns them into positions. Some messages are
+rewritten to say what to do (an unknown key names the key and a near valid one) because the raw
+jsonschema wording is written for programmers, not for the admin editing an SOP.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import best_match
+
+from ..yamlsource import SourceMap
+from .problems import Problem, json_path, suggest
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "sop.schema.json"
+
+
+@lru_cache(maxsize=1)
+def validator() -> jsonschema.Draft202012Validator:
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def check(data: Any, smap: SourceMap, path: str) -> list[Problem]:
+    problems: list[Problem] = []
+    for error in validator().iter_errors(data):
+        problems.extend(_explain(error, smap, path))
+    problems.sort(key=lambda p: (p.line, p.column, p.message))
+    return problems
+
+
+def _explain(error, smap: SourceMap, path: str) -> list[Problem]:
+    if error.validator in ("oneOf", "anyOf") and error.context:
+        deepest = best_match(error.context)
+        if deepest is not None and len(deepest.absolute_path) >= len(error.absolute_path):
+            if deepest.validator != "type" or len(deepest.absolute_path) > len(error.absolute_path):
+                return _explain(deepest, smap, path)
+        where = tuple(error.absolute_path)
+        pos = smap.locate(where)
+        return [Problem(path, pos.line, pos.column, f"{json_path(where)}: {_short(error.instance)} is not valid here; "
+                        f"{_expected(error.schema)}")]
+    where = tuple(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = set(error.schema.get("properties", {}))
+        out = []
+        for key in error.instance:
+            if key in allowed:
+                continue
+            if any(re.match(p, key) for p in error.schema.get("patternProperties", {})):
+                continue
+            pos = smap.locate(where + (key,), key=True)
+            out.append(Problem(path, pos.line, pos.column,
+                               f"{json_path(where)}: unknown field '{key}'{suggest(key, allowed)}"))
+        if out:
+            return out
+    pos = smap.locate(where)
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        return [Problem(path, pos.line, pos.column, f"{json_path(where)}: missing required field '{missing}'")]
+    if error.validator == "pattern" and error.schema.get("pattern") == "^[a-z][a-z0-9_]*$":
+        return [Problem(path, pos.line, pos.column,
+                        f"{json_path(where)}: '{error.instance}' is not a valid id; use snake_case "
+                        "(lowercase letters, digits, underscores, starting with a letter)")]
+    if error.validator == "enum":
+        options = [str(o) for o in error.validator_value]
+        return [Problem(path, pos.line, pos.column,
+                        f"{json_path(where)}: '{error.instance}' is not one of {', '.join(options)}"
+                        f"{suggest(str(error.instance), options)}")]
+    if error.validator == "propertyNames":
+        pos = smap.locate(where + (error.instance,), key=True)
+    return [Problem(path, pos.line, pos.column, f"{json_path(where)}: {error.message}")]
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _expected(schema: dict) -> str:
+    return schema.get("description") or "see the schema"
