@@ -1,0 +1,17 @@
+"""Use cases: what the web front end and the CLI may ask of the runner.
+
+Every function takes a SQLAlchemy Session (and the Registry of loaded definitions) and does one unit
+of work on it; the caller owns the transaction. No Flask here.
+"""
+
+from .accounts import actor_for, authenticate, create_user, ensure_unit, get_user, units
+from .cases import CaseView, PublicView, case_view, perform_step, start_case, track
+from .inbox import CaseRow, browse, waiting
+from .publishing import publish, publish_all
+from .schedule import PeriodFigures, period_figures, tick
+
+__all__ = [
+    "CaseRow", "CaseView", "PeriodFigures", "PublicView", "actor_for", "authenticate", "browse", "case_view",
+    "create_user", "ensure_unit", "get_user", "perform_step", "period_figures", "publish", "publish_all",
+    "start_case", "tick", "track", "units", "waiting",
+]
