@@ -100,7 +100,7 @@ def load(text: str) -> tuple[Any, SourceMap]:
             mark = exc.problem_mark or exc.context_mark
             pos = _pos(mark) if mark else Position(1, 1)
             message = exc.problem or str(exc)
-            if "\t" in message or "tab" in message:
+            if "\t" in message or "'\\t'" in message or "tab" in message:
                 message = "tab characters are not allowed for indentation; use spaces"
             elif exc.context:
                 message = f"{message} ({exc.context})"

@@ -167,6 +167,7 @@ class CaseView:
     unit_name: str | None
     units: dict[str, str]
     overdue: bool
+    remaining_minutes: int | None
 
     @property
     def can_act(self) -> bool:
@@ -209,6 +210,8 @@ def case_view(session: Session, registry: Registry, case_id: int, actor: Actor,
         actions=actions, initial=initial, history=tuple(_history_item(sop, e, units) for e in entries),
         unit_name=units.get(case.unit_id) if case.unit_id else None, units=units,
         overdue=is_overdue(case, now),
+        remaining_minutes=(sop.calendar.working_minutes_between(now, case.due_at)
+                           if case.due_at is not None and case.closed_at is None else None),
     )
 
 
@@ -267,3 +270,22 @@ def track(session: Session, registry: Registry, code: str) -> PublicView:
         public_message=end.public_message if end else "", created_at=case.created_at, closed_at=case.closed_at,
         steps=steps, answers=answers,
     )
+
+
+def startable_flows(registry: Registry, actor: Actor) -> list[tuple[Sop, Flow]]:
+    """Flows this staff member may open a case in (e.g. Admin Utama inputting an SMS report)."""
+    return [(sop, f) for sop in registry.current() for f in sop.case_flows if set(f.started_by) & actor.roles]
+
+
+def public_flows(registry: Registry) -> list[tuple[Sop, Flow]]:
+    """Flows a citizen may start without an account: started_by names an external role."""
+    out = []
+    for sop in registry.current():
+        for f in sop.case_flows:
+            if any((r := sop.role(rid)) is not None and r.external for rid in f.started_by):
+                out.append((sop, f))
+    return out
+
+
+def public_role(sop: Sop, flow: Flow) -> str:
+    return next(rid for rid in flow.started_by if sop.role(rid).external)

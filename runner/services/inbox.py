@@ -33,6 +33,8 @@ class CaseRow:
     overdue: bool
     closed: bool
     tracking_code: str | None
+    timezone: str
+    remaining_minutes: int | None  # working minutes until due (negative when late)
 
 
 def _engines(session: Session, registry: Registry):
@@ -82,6 +84,9 @@ def _rows(session: Session, registry: Registry, stmt, now: dt.datetime) -> list[
             step_no=activity.no if activity else None, unit_name=units.get(case.unit_id) if case.unit_id else None,
             created_at=case.created_at, due_at=case.due_at, due_advisory=case.due_advisory,
             overdue=is_overdue(case, now), closed=case.closed_at is not None, tracking_code=case.tracking_code,
+            timezone=sop.calendar.timezone,
+            remaining_minutes=(sop.calendar.working_minutes_between(now, case.due_at)
+                               if case.due_at is not None and case.closed_at is None else None),
         ))
     return rows
 

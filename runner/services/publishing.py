@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..definition import Sop
@@ -18,8 +19,12 @@ def publish(session: Session, sop: Sop, source: str, now: dt.datetime | None = N
     if row is None:
         row = Definition(sop_id=sop.id, version=sop.version, title=sop.title, source_path=sop.source_path,
                          source=source, published_at=now or dt.datetime.now(dt.timezone.utc))
-        session.add(row)
-        session.flush()
+        try:
+            with session.begin_nested():  # several app workers may start at once
+                session.add(row)
+        except IntegrityError:
+            row = session.scalar(select(Definition).where(Definition.sop_id == sop.id,
+                                                          Definition.version == sop.version))
     return row
 
 

@@ -1,0 +1,109 @@
+"""Staff pages: inbox, case list, a case with its history and the current step's form."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from runner import services
+from runner.errors import CaseMovedOn, InvalidForm, NotAllowed, NotFound
+
+from . import db
+
+bp = Blueprint("staff", __name__)
+
+
+@bp.before_request
+@login_required
+def _require_login():
+    return None
+
+
+@bp.route("/kotak-masuk")
+def inbox():
+    actor = current_user.actor
+    s = db.session()
+    return render_template(
+        "staff/inbox.html",
+        waiting=services.waiting(s, db.registry(), actor),
+        startable=services.startable_flows(db.registry(), actor),
+    )
+
+
+@bp.route("/kasus")
+def cases():
+    open_only = request.args.get("semua") != "1"
+    try:
+        page = max(1, int(request.args.get("hal", "1")))
+    except ValueError:
+        page = 1
+    rows = services.browse(db.session(), db.registry(), current_user.actor, open_only=open_only, page=page, per_page=50)
+    return render_template("staff/cases.html", rows=rows, open_only=open_only, page=page, has_next=len(rows) == 50)
+
+
+@bp.route("/kasus/baru/<sop_id>/<flow_id>", methods=["GET", "POST"])
+def new_case(sop_id: str, flow_id: str):
+    sop = db.registry().get(sop_id)
+    flow = sop.flow(flow_id) if sop else None
+    if flow is None or flow.schedule is not None:
+        abort(404)
+    if not set(flow.started_by) & current_user.actor.roles:
+        raise NotAllowed(_("None of your roles may start this procedure."))
+    errors, values = {}, {}
+    if request.method == "POST":
+        values = request.form.to_dict()
+        try:
+            with db.transaction() as s:
+                case = services.start_case(s, db.registry(), sop.id, flow.id, values, actor=current_user.actor)
+            flash(_("Case created. Tracking code: %(code)s", code=case.tracking_code))
+            return redirect(url_for("staff.case", case_id=case.id))
+        except InvalidForm as exc:
+            errors = exc.errors
+    return render_template("staff/new_case.html", sop=sop, flow=flow, values=values, errors=errors,
+                           units={}), (400 if errors else 200)
+
+
+@bp.route("/kasus/<int:case_id>", methods=["GET", "POST"])
+def case(case_id: int):
+    actor = current_user.actor
+    errors, submitted = {}, None
+    if request.method == "POST":
+        submitted = request.form.to_dict()
+        action_id = request.form.get("action", "")
+        try:
+            version = int(request.form.get("version", ""))
+        except ValueError:
+            abort(400)
+        try:
+            with db.transaction() as s:
+                moved = services.perform_step(s, db.registry(), case_id, actor, action_id, submitted,
+                                              expected_version=version)
+                label = moved.state
+            view = services.case_view(db.session(), db.registry(), case_id, actor)
+            flash(_("Saved. The case is now at: %(step)s", step=view.sop.state_name(label)))
+            return redirect(url_for("staff.inbox") if not view.can_act else url_for("staff.case", case_id=case_id))
+        except InvalidForm as exc:
+            errors = exc.errors
+        except CaseMovedOn:
+            view = services.case_view(db.session(), db.registry(), case_id, actor)
+            return render_template("staff/case.html", view=view, errors={}, values=view.initial,
+                                   moved_on=True), 409
+        except NotAllowed:
+            view = _view_or_404(case_id)
+            return render_template("staff/case.html", view=view, errors={}, values=view.initial,
+                                   refused=True), 403
+    view = _view_or_404(case_id)
+    values = {**view.initial, **(submitted or {})}
+    figures = None
+    if view.case.period and view.flow.schedule:
+        figures = services.period_figures(db.session(), db.registry(), view.sop, view.case.period)
+    return render_template("staff/case.html", view=view, errors=errors, values=values, figures=figures), \
+        (400 if errors else 200)
+
+
+def _view_or_404(case_id: int):
+    try:
+        return services.case_view(db.session(), db.registry(), case_id, current_user.actor)
+    except NotFound:
+        abort(404)
