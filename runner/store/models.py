@@ -89,11 +89,11 @@ class Case(Base):
     __tablename__ = "cases"
     __table_args__ = (
         UniqueConstraint("sop_id", "flow", "period", name="uq_cases_scheduled_period"),
-        Index("ix_cases_inbox", "state", "unit_id"),
+        Index("ix_cases_inbox", "definition_id", "state", "unit_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    definition_id: Mapped[int] = mapped_column(ForeignKey("definitions.id"), index=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("definitions.id"))
     sop_id: Mapped[str] = mapped_column(String(64))
     flow: Mapped[str] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(64))

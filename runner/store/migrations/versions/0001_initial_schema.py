@@ -60,8 +60,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_cases_created_at'), ['created_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_cases_definition_id'), ['definition_id'], unique=False)
-        batch_op.create_index('ix_cases_inbox', ['state', 'unit_id'], unique=False)
+        batch_op.create_index('ix_cases_inbox', ['definition_id', 'state', 'unit_id'], unique=False)
 
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -116,7 +115,6 @@ def downgrade() -> None:
     op.drop_table('users')
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index('ix_cases_inbox')
-        batch_op.drop_index(batch_op.f('ix_cases_definition_id'))
         batch_op.drop_index(batch_op.f('ix_cases_created_at'))
 
     op.drop_table('cases')
