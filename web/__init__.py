@@ -15,6 +15,7 @@ from typing import Any, Mapping
 from flask import Flask
 
 from runner.errors import ConfigurationError, DefinitionError
+from runner.store import default_url
 
 LANGUAGES = ("id", "en")
 
@@ -37,7 +38,7 @@ def _secret_key(instance_path: str) -> str:
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_path=os.environ.get("SOP_INSTANCE_PATH") or str(Path.cwd() / "instance"))
     app.config.from_mapping(
-        SOP_DATABASE_URL=os.environ.get("SOP_DATABASE_URL") or f"sqlite:///{Path(app.instance_path) / 'sop.db'}",
+        SOP_DATABASE_URL=default_url(),
         SOP_DEFINITIONS=os.environ.get("SOP_DEFINITIONS") or str(Path.cwd() / "sop_definitions"),
         BABEL_DEFAULT_LOCALE="id",
         BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),

@@ -79,4 +79,5 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 def default_url() -> str:
-    return os.environ.get("SOP_DATABASE_URL") or f"sqlite:///{Path('instance').resolve() / 'sop.db'}"
+    instance = Path(os.environ.get("SOP_INSTANCE_PATH") or "instance").resolve()
+    return os.environ.get("SOP_DATABASE_URL") or f"sqlite:///{instance / 'sop.db'}"
