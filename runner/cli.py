@@ -90,7 +90,11 @@ def cmd_validate(args) -> int:
 
 
 def cmd_show(args) -> int:
-    text = Path(args.path).read_text(encoding="utf-8")
+    try:
+        text = Path(args.path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        print(f"{args.path}:1:1: error: file is not UTF-8 text ({exc.reason})", file=sys.stderr)
+        return 1
     sop, problems = check_text(text, args.path)
     if sop is None:
         for p in problems:
@@ -264,6 +268,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigurationError, SopError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # `sop show … | head`: the reader left; not an error worth a message
+        sys.stderr.close()
+        return 0
     except OSError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

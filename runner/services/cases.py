@@ -78,11 +78,18 @@ def start_case(
     session.flush()
     session.add(HistoryEntry(
         case_id=case.id, seq=1, at=now, user_id=actor.user_id if actor else None,
-        actor_name=(actor.name if actor else "") or step.acting_role, role=step.acting_role, unit_id=None,
+        actor_name=_starter_name(sop, actor, step.acting_role), role=step.acting_role, unit_id=None,
         activity=None, action=None, from_state=None, to_state=step.target, data=values, due_at=None,
     ))
     session.flush()
     return case
+
+
+def _starter_name(sop: Sop, actor: Actor | None, role_id: str) -> str:
+    if actor is None:
+        return "sop tick"  # opened by the scheduler
+    role = sop.role(role_id)
+    return actor.name or (role.name if role else role_id)
 
 
 # -- performing -----------------------------------------------------------------------------------
@@ -107,7 +114,7 @@ def perform_step(
     try:
         session.flush()
     except (StaleDataError, IntegrityError):
-        session.rollback()
+        # The caller's transaction rolls back whole: neither the case nor the history row is written.
         raise CaseMovedOn("someone else completed this step at the same moment; reload the case") from None
     return case
 
