@@ -29,6 +29,11 @@ def registry() -> Registry:
 def db_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'test.db'}"
+    return fresh_postgres()
+
+
+def fresh_postgres() -> str:
+    """The PostgreSQL test database, emptied; skips (visibly) when none is configured."""
     if not PG_URL:
         pytest.skip("PostgreSQL tests need SOP_TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)")
     engine = make_engine(PG_URL)
