@@ -107,7 +107,8 @@ def _clean_one(f: Field, value: Any, *, required: bool, units: Mapping[str, str]
             number = Decimal(text.replace(",", "."))
         except InvalidOperation:
             raise _Invalid("not_number") from None
-        if not number.is_finite():
+        # A huge exponent ("1e999999999") would make int() below build a billion-digit number.
+        if not number.is_finite() or number.adjusted() > 30:
             raise _Invalid("not_number")
         if f.min is not None and number < Decimal(str(f.min)):
             raise _Invalid("too_small", min=f.min)

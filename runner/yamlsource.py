@@ -25,6 +25,7 @@ from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 MAX_BYTES = 1_000_000
 MAX_NODES = 200_000
+MAX_DEPTH = 64  # also stops a recursive alias (``a: &a [*a]``) from recursing forever
 
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
@@ -107,6 +108,8 @@ def load(text: str) -> tuple[Any, SourceMap]:
             raise YamlSyntaxError([YamlProblem(pos.line, pos.column, message)]) from None
         except yaml.YAMLError as exc:
             raise YamlSyntaxError([YamlProblem(1, 1, str(exc))]) from None
+        except RecursionError:
+            raise YamlSyntaxError([YamlProblem(1, 1, "document is nested too deeply")]) from None
         smap = SourceMap()
         if node is None:
             return None, smap
@@ -134,6 +137,12 @@ class _Builder:
                 self.problems.append(
                     YamlProblem(p.line, p.column, f"document expands to more than {MAX_NODES} values (alias bomb?)")
                 )
+            return None
+        if len(path) > MAX_DEPTH:
+            if not any("nested more than" in p.message for p in self.problems):
+                p = _pos(node.start_mark)
+                self.problems.append(YamlProblem(p.line, p.column, f"document is nested more than {MAX_DEPTH} "
+                                                 "levels deep (an alias that contains itself?)"))
             return None
         self.smap.values[path] = _pos(node.start_mark)
         if isinstance(node, ScalarNode):

@@ -1,0 +1,359 @@
+"""The `sop` command, called in-process through runner.cli.main."""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import shutil
+
+import pytest
+from sqlalchemy import func, select
+from werkzeug.security import generate_password_hash
+
+from conftest import DEFINITIONS, LAPOR
+from runner import services
+from runner.cli import main
+from runner.services import accounts
+from runner.store import Case, User, make_engine, session_factory, transaction
+
+# -- the source document, as data ------------------------------------------------------------------
+# Transcribed from the seed document (Permenpan-RB 35/2012 SOP of Diskominfo Kapuas Hulu).
+SEED_SIGNATURES = {  # "Dibuat/Diperiksa/Disahkan Oleh" lines, as printed
+    "prepared_by": "<p>KEPALA BIDANG KOMUNIKASI INFORMASI PUBLIK</p>  <p>AELUKMANUL HAKIM NIP. 19820307 200112 1 003</p>",
+    "checked_by": "<p>SEKRETARIS DISKOMINFO STATISTIK KABUPATEN KAPUAS HULU</p>  <p>Drs. D. WILLIAM, M.Si NIP. 19620928 199003 1 004</p>",
+    "approved_by": "<p>KEPALA DINAS KOMUNIKASI INFORMATIKA STATISTIK KABUPATEN KAPUAS HULU,</p>  <p>Ir. ISTIWA, M.Si NIP. 19650507 199803 1 006</p>",
+}
+SEED_AGENCY = "**DINAS KOMUNIKASI INFORMATIKA\nSTATISTIK KABUPATEN KAPUAS\nHULU**"
+SEED_NUMBER = "065/144/0K15/KAP - 2018"
+SEED_DATES = {"created": "25 April 2018", "revised": "16 Mei 2018", "effective": "23 Mei 2018"}
+SEED_LEGAL_BASIS = [
+    "Undang-undang Nomor 14 Tahun 2008 tentang Keterbukaan Informasi Publik",
+    "Peraturan Presiden Nomor 76 Tahun 2013 tentang Sistem Pelayanan Pengaduan Publik Nasional",
+    "Permenpan Nomor 25 Tahun 2009 tentang Pelayanan Publik",
+    "Permenkominfo Nomor 14 Tahun 2016 tentang pedoman Nomenklatur Perangkat Daerah urusan Komunikasi Informatika",
+]
+SEED_QUALIFICATIONS = [
+    "Kasi Komunikasi Media Publik (S-1)",
+    "Kabid Komunikasi Informasi Publik (S1-S2)",
+    "Kepala Dinas (S1-S2)",
+    "PNS (SLTA, DIII, DIV, S1 dan S2) dan tenaga ahli (operator aplikasi)",
+    "Pejabat Penghubung (S1- S2)",
+]
+SEED_EQUIPMENT = "Komputer/laptop, ATK, Jaringan internet"
+SEED_KETERANGAN = [
+    "Kasi Komunikasi Media Publik", "Kepala Bidang Komunikasi Informasi Publik",
+    "Kepala Dinas Komunikasi Informatika Statistik", "Staf PNS", "Tenaga Ahli (Operator Aplikasi)",
+    "Pejabat Penghubung", "Kadis OPD Terkait",
+]
+SEED_PELAKSANA = ["PELAPOR", "KADIS", "KABID", "KASI", "ADMIN UTAMA", "OPERATOR OPD", "PEJABAT PENGHUBUNG",
+                  "KADIS OPD/ TIM KOORDINASI"]
+# NO, AKTIVITAS, PERSYARATAN/KELENGKAPAN, WAKTU, OUTPUT, KET.
+SEED_TABLE = [
+    (1, "Input laporan masyarakat dari berbagai kanal LAPORISP4N",
+     "Komputer, i-net, data laporan masyarakat", "7,5 jam", "data laporan masyarakat", ""),
+    (2, "Verifikasi laporan masyarakat oleh Admin Utama",
+     "Komputer, i-net, data laporan masyarakat", "7,5 jam",
+     "laporan masyarakat yang valid dan dapat ditindaklanjuti", ""),
+    (3, "penyampaian daftar verifikasi laporan masyarakat kepada pimpinan",
+     "Komputer, ATK, daftar laporan yang masuk", "1 jam",
+     "laporan masyarakat yang valid dan dapat ditindaklanjuti", ""),
+    (4, "Disposisi pimpinan untuk meneruskan atau tidak meneruskan laporan ke operator OPD",
+     "Disposisi pimpinan", "5 jam", "daftar laporan yang dapat diteruskan ke operator OPD",
+     "menyesuaikan kesediaan pimpinan"),
+    (5, "penerimaan disposisi laporan dari admin utama dan diteruskan ke Pejabat Penghubung OPD",
+     "Disposisi pimpinan, Komputer, I-Net", "30 menit", "data yang terkirim ke operator OPD", ""),
+    (6, "Koordinasi dan konsultasi Pejabat Penghubung kepada Kadis OPD untuk penyelesaian jawaban laporan",
+     "ATK, Komputer", "4 hari", "tindaklanjut/jawaban atas laporan masyarakat", "menyesuaikan kesediaan pimpinan"),
+    (7, "penyampaian jawaban/verifikasi dari Kadis OPD kepada Pejabat Penghubung dan diteruskan ke operator OPD",
+     "Komputer, i-net, data jawaban OPD terkait", "4 Jam", "jawaban yang terkirim ke admin utama", ""),
+    (8, "penyampaian jawaban permasalahan/laporan ke admin utama",
+     "Komputer, i-net, data jawaban OPD terkait", "3,5 jam", "jawaban yang terkirim ke pelapor/masyarakat", ""),
+    (9, "meneruskan jawaban atas laporan kepada masyarakat/pelapor",
+     "Komputer, I-net", "10 menit", "jawaban yang diterima dari Tim LAPOR", ""),
+    (10, "membuat rekap hasil laporan aktifitas aplikasi LAPORISP4N setiap bulan dan disampaikan ke pimpinan",
+     "Komputer, ATK, daftar laporan yang masuk dan terselesaikan", "3 Hari",
+     "dokumen laporan/rekap laporan dan tindaklanjut OPD", ""),
+    (11, "Mengarsipkan laporan bulanan sebagai dokumentasi kegiatan",
+     "Dokumen laporan", "30 menit", "terarsipnya laporan bulanan LAPOR", ""),
+]
+ISO = {"7,5 jam": "PT7H30M", "1 jam": "PT1H", "5 jam": "PT5H", "30 menit": "PT30M", "4 hari": "P4D",
+       "4 Jam": "PT4H", "3,5 jam": "PT3H30M", "10 menit": "PT10M", "3 Hari": "P3D"}
+# The flowchart marks were lost; this is the reading of who performs each row.
+PERFORMERS = {1: "admin_utama", 2: "admin_utama", 3: "admin_utama", 4: "kadis", 5: "operator_opd",
+              6: "pejabat_penghubung", 7: "kadis_opd", 8: "operator_opd", 9: "admin_utama", 10: "admin_utama",
+              11: "admin_utama"}
+MONTHS = {"Januari": 1, "Februari": 2, "Maret": 3, "April": 4, "Mei": 5, "Juni": 6, "Juli": 7, "Agustus": 8,
+          "September": 9, "Oktober": 10, "November": 11, "Desember": 12}
+
+
+def iso_date(indonesian: str) -> str:
+    day, month, year = indonesian.split()
+    return f"{int(year):04d}-{MONTHS[month]:02d}-{int(day):02d}"
+
+
+def official(raw: str) -> dict:
+    position, person = re.fullmatch(r"<p>(.+?)</p>\s+<p>(.+?)</p>", raw).groups()
+    name, nip = person.split(" NIP. ")
+    # The trailing comma before a signature ("KEPALA DINAS ...,") is punctuation, not the position.
+    return {"position": position.rstrip(","), "name": name, "nip": nip}
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, out, err
+
+
+# -- validate ---------------------------------------------------------------------------------------
+def test_validate_ok(capsys):
+    code, out, _ = run(capsys, "validate", str(LAPOR))
+    assert code == 0
+    assert out == f"{LAPOR}: OK\n"
+
+
+def test_validate_several_files_reports_each(capsys, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("id: x\n", encoding="utf-8")
+    code, out, _ = run(capsys, "validate", str(LAPOR), str(bad))
+    assert code == 1
+    assert f"{LAPOR}: OK" in out
+    assert f"{bad}:1:1: error: " in out
+
+
+def test_validate_points_at_an_unknown_role(capsys, tmp_path):
+    text = LAPOR.read_text(encoding="utf-8")
+    original = "performers: [kadis_opd]"
+    assert text.count(original) == 1
+    text = text.replace(original, "performers: [kadis_odp]")
+    copy = tmp_path / "laporisp4n.yaml"
+    copy.write_text(text, encoding="utf-8")
+    lines = text.splitlines()
+    line = next(i for i, ln in enumerate(lines, 1) if "performers: [kadis_odp]" in ln)
+    column = lines[line - 1].index("kadis_odp") + 1
+
+    code, out, _ = run(capsys, "validate", str(copy))
+    assert code == 1
+    assert f"{copy}: OK" not in out
+    errors = [ln for ln in out.splitlines() if re.match(rf"{re.escape(str(copy))}:\d+:\d+: error: ", ln)]
+    assert errors == [
+        f"{copy}:{line}:{column}: error: activities[6].performers[0]: unknown role 'kadis_odp' "
+        "(did you mean 'kadis_opd'?)"
+    ]
+
+
+@pytest.mark.parametrize("content", [
+    b"id: x\n\ttitle: y\n",
+    b"id: [unclosed\n",
+    b"{{{{\n",
+    b"- just\n- a list\n",
+    b"",
+    b"\xff\xfe\x00garbage",
+    b"id: x\nid: y\n",
+    b"a: &a [*a]\n",
+    b"? [a]\n: b\n",
+    b"'unterminated\n",
+    b"%YAML 9.9\n--- x\n",
+    b"a: 1\n---\nb: 2\n",
+])
+def test_malformed_yaml_never_produces_a_traceback(capsys, tmp_path, content):
+    path = tmp_path / "broken.yaml"
+    path.write_bytes(content)
+    code, out, _ = run(capsys, "validate", str(path))
+    assert code == 1
+    assert re.search(rf"^{re.escape(str(path))}:\d+:\d+: error: .+", out, re.M), out
+    code, _, err = run(capsys, "show", "--json", str(path))
+    assert code == 1
+    assert "error" in err
+
+
+def test_missing_file_reports_an_error(capsys, tmp_path):
+    missing = tmp_path / "nope.yaml"
+    code, out, _ = run(capsys, "validate", str(missing))
+    assert code == 1
+    assert out.startswith(f"{missing}:1:1: error: cannot read file")
+    code, out, err = run(capsys, "show", str(missing))
+    assert code == 1
+    assert err.startswith("error: ") and "nope.yaml" in err
+
+
+# -- show --json against the seed document -----------------------------------------------------------
+@pytest.fixture(scope="module")
+def shown():
+    import contextlib
+    import io
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert main(["show", "--json", str(LAPOR)]) == 0
+    return json.loads(buf.getvalue())
+
+
+def test_show_identity_matches_the_seed(shown):
+    assert shown["id"] == "laporisp4n"
+    ident = shown["identity"]
+    assert ident["agency"] == " ".join(SEED_AGENCY.strip("*").split())
+    assert ident["number"] == SEED_NUMBER
+    for key, text in SEED_DATES.items():
+        assert ident[key] == iso_date(text)
+    assert (ident["created"], ident["revised"], ident["effective"]) == ("2018-04-25", "2018-05-16", "2018-05-23")
+    for key, raw in SEED_SIGNATURES.items():
+        assert ident[key] == official(raw), key
+    assert ident["prepared_by"]["nip"] == "19820307 200112 1 003"
+    assert ident["legal_basis"] == SEED_LEGAL_BASIS
+    assert ident["qualifications"] == SEED_QUALIFICATIONS
+    assert ident["equipment"] == SEED_EQUIPMENT.split(", ")
+    assert ident["remarks"] == SEED_KETERANGAN
+    assert ident["warnings"] == []
+    assert ident["recording"] == []
+
+
+def test_show_roles_match_the_performer_columns(shown):
+    roles = shown["roles"]
+    assert len(roles) == 8
+    norm = lambda s: " ".join(s.upper().replace("/ ", "/").split())  # noqa: E731
+    assert [norm(r["name"]) for r in roles] == [norm(h) for h in SEED_PELAKSANA]
+    by_id = {r["id"]: r for r in roles}
+    assert {i for i, r in by_id.items() if r["unit_scoped"]} == {"operator_opd", "pejabat_penghubung", "kadis_opd"}
+    assert {i for i, r in by_id.items() if r["external"]} == {"pelapor"}
+
+
+def test_show_activities_match_the_seed_table(shown):
+    activities = shown["activities"]
+    assert [a["no"] for a in activities] == [row[0] for row in SEED_TABLE]
+    for a, (no, name, requirements, waktu, output, ket) in zip(activities, SEED_TABLE):
+        assert a["name"] == name, no
+        assert a["requirements"] == requirements.split(", "), no
+        assert a["time_limit"]["text"] == waktu, no
+        assert a["time_limit"]["duration"] == ISO[waktu], no
+        assert a["output"] == output, no
+        assert a["note"] == ket, no
+        assert a["performers"] == [PERFORMERS[no]], no
+        assert a["time_limit"]["advisory"] is (no in (4, 6)), no
+
+
+def test_show_flows(shown):
+    flows = {f["id"]: f for f in shown["flows"]}
+    assert flows["pengaduan"]["started_by"] == ["pelapor", "admin_utama"]
+    assert flows["rekap_bulanan"]["schedule"] == "monthly"
+    assert [a["flow"] for a in shown["activities"]] == ["pengaduan"] * 9 + ["rekap_bulanan"] * 2
+
+
+def test_show_text(capsys):
+    code, out, _ = run(capsys, "show", str(LAPOR))
+    assert code == 0
+    assert "065/144/0K15/KAP - 2018" in out
+    assert "  6. [pejabat_penghubung] Koordinasi dan konsultasi" in out
+    assert "4 hari (P4D)" in out
+
+
+# -- database commands -----------------------------------------------------------------------------
+@pytest.fixture
+def db(tmp_path, monkeypatch):
+    # Hash the demo passwords cheaply: thirteen accounts per demo (verification is unchanged).
+    monkeypatch.setattr(accounts, "generate_password_hash",
+                        functools.partial(generate_password_hash, method="pbkdf2:sha256:1"))
+    return f"sqlite:///{tmp_path / 'cli.db'}"
+
+
+def db_args(db):
+    return ["--database", db, "--definitions", str(DEFINITIONS)]
+
+
+def test_db_upgrade_creates_the_schema_and_is_repeatable(capsys, db):
+    for _ in range(2):
+        code, out, _ = run(capsys, "db", "upgrade", "--database", db)
+        assert code == 0
+        assert out == "database schema is up to date\n"
+    engine = make_engine(db)
+    with transaction(session_factory(engine)) as s:
+        assert s.scalar(select(func.count()).select_from(User)) == 0
+    engine.dispose()
+
+
+def test_demo_creates_accounts_and_opens_last_month(capsys, db):
+    code, out, _ = run(capsys, "demo", *db_args(db))
+    assert code == 0
+    for username in ("admin_utama", "kadis", "kabid", "kasi", "operator_opd.dinkes", "pejabat_penghubung.disdik",
+                     "kadis_opd.dpupr"):
+        assert re.search(rf"^\s+{re.escape(username)}\s+demo12345\s", out, re.M), username
+    assert "pelapor" not in out  # the external role has no account
+    # demo already opened the monthly case, so a tick finds nothing to do
+    code, out, _ = run(capsys, "tick", *db_args(db))
+    assert (code, out) == (0, "nothing to open\n")
+    # running demo again adds nothing
+    code, _, _ = run(capsys, "demo", *db_args(db))
+    assert code == 0
+    engine = make_engine(db)
+    with transaction(session_factory(engine)) as s:
+        assert s.scalar(select(func.count()).select_from(User)) == 4 + 3 * 3
+        assert services.authenticate(s, "kadis", "demo12345") is not None
+    engine.dispose()
+
+
+def test_user_add(capsys, db, monkeypatch):
+    assert run(capsys, "db", "upgrade", "--database", db)[0] == 0
+    assert run(capsys, "unit", "add", "dinkes", "Dinas Kesehatan", *db_args(db))[0] == 0
+    monkeypatch.setenv("SOP_NEW_PASSWORD", "rahasia-sekali")
+    code, out, _ = run(capsys, "user", "add", "Siti", "--role", "operator_opd", "--unit", "dinkes",
+                       "--name", "Siti Aminah", *db_args(db))
+    assert code == 0
+    assert out == "user Siti created with role(s) operator_opd\n"
+    engine = make_engine(db)
+    with transaction(session_factory(engine)) as s:
+        user = services.authenticate(s, "siti", "rahasia-sekali")
+        assert user is not None
+        assert (user.full_name, user.unit_id, user.role_ids) == ("Siti Aminah", "dinkes", frozenset({"operator_opd"}))
+        assert services.authenticate(s, "siti", "wrong password") is None
+    engine.dispose()
+
+    code, _, err = run(capsys, "user", "add", "siti", "--role", "kadis", *db_args(db))
+    assert code == 1 and err == "error: user 'siti' already exists\n"
+    code, _, err = run(capsys, "user", "add", "budi", "--role", "bupati", *db_args(db))
+    assert code == 1 and "unknown role(s) bupati" in err
+    code, _, err = run(capsys, "user", "add", "budi", "--role", "pelapor", *db_args(db))
+    assert code == 1 and "unknown role(s) pelapor" in err  # the external role has no accounts
+    code, _, err = run(capsys, "user", "add", "budi", "--role", "kadis_opd", "--unit", "bappeda", *db_args(db))
+    assert code == 1 and "no unit 'bappeda'" in err
+    monkeypatch.setenv("SOP_NEW_PASSWORD", "short")
+    code, _, err = run(capsys, "user", "add", "budi", "--role", "kadis", *db_args(db))
+    assert code == 1 and "at least 8 characters" in err
+
+
+def test_tick_twice(capsys, db):
+    assert run(capsys, "db", "upgrade", "--database", db)[0] == 0
+    code, out, _ = run(capsys, "load", *db_args(db))
+    assert code == 0 and out.startswith("laporisp4n: version ")
+    code, out, _ = run(capsys, "tick", *db_args(db))
+    assert code == 0
+    assert re.fullmatch(r"opened case \d+: Rekap dan arsip bulanan \d{4}-\d{2}\n", out), out
+    code, out, _ = run(capsys, "tick", *db_args(db))
+    assert (code, out) == (0, "nothing to open\n")
+    engine = make_engine(db)
+    with transaction(session_factory(engine)) as s:
+        cases = s.scalars(select(Case)).all()
+        assert [(c.flow, c.state) for c in cases] == [("rekap_bulanan", "rekap_laporan")]
+    engine.dispose()
+
+
+def test_database_commands_report_bad_definitions(capsys, tmp_path, db):
+    defs = tmp_path / "defs"
+    defs.mkdir()
+    shutil.copy(LAPOR, defs / "laporisp4n.yaml")
+    (defs / "broken.yaml").write_text("id: broken\n\ttitle: x\n", encoding="utf-8")
+    code, out, err = run(capsys, "load", "--database", db, "--definitions", str(defs))
+    assert code == 1
+    assert f"{defs / 'broken.yaml'}:2:1: error: tab characters" in err
+
+
+def test_bad_database_url(capsys):
+    code, _, err = run(capsys, "db", "upgrade", "--database", "not a url")
+    assert code == 1
+    assert err.startswith("error: SOP_DATABASE_URL 'not a url' is not a database URL")
+
+
+def test_missing_definitions_directory(capsys, tmp_path, db):
+    code, _, err = run(capsys, "tick", "--database", db, "--definitions", str(tmp_path / "none"))
+    assert code == 1
+    assert "is not a directory" in err

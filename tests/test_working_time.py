@@ -1,0 +1,206 @@
+"""Due times in working time on the LAPOR office's calendar (Asia/Pontianak, WIB = UTC+7)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import holidays
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from runner.definition import load_file
+from runner.durations import Duration, parse
+from runner.working_time import Calendar, parse_interval
+
+from conftest import LAPOR
+
+WIB = ZoneInfo("Asia/Pontianak")
+UTC = dt.timezone.utc
+
+_MON_THU = (parse_interval("07:30-12:00"), parse_interval("13:00-16:00"))
+_FRI = (parse_interval("07:30-11:00"), parse_interval("13:00-16:00"))
+
+
+def lapor_calendar(categories=("public", "government")) -> Calendar:
+    return Calendar(
+        timezone="Asia/Pontianak",
+        hours=(_MON_THU, _MON_THU, _MON_THU, _MON_THU, _FRI, (), ()),
+        holiday_country="ID",
+        holiday_categories=categories,
+    )
+
+
+CAL = lapor_calendar()
+
+
+def wib(*args) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=WIB)
+
+
+def add(start: dt.datetime, limit: str) -> dt.datetime:
+    return CAL.add(start, parse(limit))
+
+
+def test_calendar_is_the_one_the_lapor_definition_builds():
+    assert load_file(LAPOR).calendar == CAL
+
+
+def test_the_holiday_dates_used_below_exist():
+    gov = holidays.country_holidays("ID", categories=("public", "government"), years=2026)
+    public = holidays.country_holidays("ID", categories=("public",), years=2026)
+    assert dt.date(2026, 12, 25) in public  # Christmas
+    assert dt.date(2026, 12, 24) in gov and dt.date(2026, 12, 24) not in public  # cuti bersama
+    assert dt.date(2026, 12, 23) not in gov and dt.date(2026, 12, 28) not in gov
+    for day in (dt.date(2026, 12, 22), dt.date(2026, 12, 29), dt.date(2026, 12, 30), dt.date(2026, 12, 31)):
+        assert day not in gov
+    for day in range(1, 12):
+        assert dt.date(2026, 12, day) not in gov
+    # the Idul Fitri / Nyepi block of March 2026
+    for day in (18, 19, 20, 23, 24):
+        assert dt.date(2026, 3, day) in gov
+    assert dt.date(2026, 3, 17) not in gov and dt.date(2026, 3, 25) not in gov
+
+
+# 2026-11-30 is a Monday; 2026-12-04 a Friday.
+@pytest.mark.parametrize("start, limit, due", [
+    # inside hours
+    (wib(2026, 11, 30, 8, 0), "30 menit", wib(2026, 11, 30, 8, 30)),
+    (wib(2026, 11, 30, 7, 30), "7,5 jam", wib(2026, 11, 30, 16, 0)),  # one full working day
+    (wib(2026, 11, 30, 10, 0), "7,5 jam", wib(2026, 12, 1, 10, 0)),
+    (wib(2026, 11, 30, 14, 0), "10 menit", wib(2026, 11, 30, 14, 10)),
+    (wib(2026, 11, 30, 15, 0), "1 jam", wib(2026, 11, 30, 16, 0)),  # exactly at closing
+    # crossing the lunch break
+    (wib(2026, 11, 30, 11, 30), "1 jam", wib(2026, 11, 30, 13, 30)),
+    (wib(2026, 12, 1, 10, 0), "3,5 jam", wib(2026, 12, 1, 14, 30)),
+    (wib(2026, 12, 4, 10, 30), "1 jam", wib(2026, 12, 4, 13, 30)),  # Friday's break is 11:00-13:00
+    # starting in the break, at night, before opening, at the weekend
+    (wib(2026, 11, 30, 12, 30), "10 menit", wib(2026, 11, 30, 13, 10)),
+    (wib(2026, 11, 30, 20, 0), "30 menit", wib(2026, 12, 1, 8, 0)),
+    (wib(2026, 11, 30, 6, 0), "30 menit", wib(2026, 11, 30, 8, 0)),
+    (wib(2026, 12, 5, 10, 0), "1 jam", wib(2026, 12, 7, 8, 30)),  # Saturday
+    (wib(2026, 12, 4, 15, 30), "1 jam", wib(2026, 12, 7, 8, 0)),  # Friday afternoon into Monday
+    # the seed's other limits
+    (wib(2026, 11, 30, 9, 0), "4 Jam", wib(2026, 11, 30, 14, 0)),
+    (wib(2026, 11, 30, 9, 0), "5 jam", wib(2026, 11, 30, 15, 0)),
+])
+def test_due_times(start, limit, due):
+    assert add(start, limit) == due
+
+
+def test_results_are_utc_aware():
+    due = add(wib(2026, 11, 30, 8, 0), "30 menit")
+    assert due.tzinfo is UTC
+    assert due == dt.datetime(2026, 11, 30, 1, 30, tzinfo=UTC)
+    # a start given in another zone means the same instant
+    assert CAL.add(dt.datetime(2026, 11, 30, 1, 0, tzinfo=UTC), parse("30 menit")) == due
+
+
+def test_naive_start_is_refused():
+    with pytest.raises(ValueError):
+        CAL.add(dt.datetime(2026, 11, 30, 8, 0), parse("1 jam"))
+
+
+def test_national_holiday_and_cuti_bersama_are_skipped():
+    # Wed 23 Dec 15:00 + 2 jam: one hour on Wednesday, then Thu 24 (cuti bersama), Fri 25
+    # (Christmas) and the weekend are off; the second hour is Monday 28 morning.
+    start = wib(2026, 12, 23, 15, 0)
+    assert add(start, "2 jam") == wib(2026, 12, 28, 8, 30)
+    # Without the government category, 24 December is an ordinary Thursday.
+    public_only = lapor_calendar(("public",))
+    assert public_only.add(start, parse("2 jam")) == wib(2026, 12, 24, 8, 30)
+    assert CAL.is_holiday(dt.date(2026, 12, 24)) and not public_only.is_holiday(dt.date(2026, 12, 24))
+    assert CAL.is_holiday(dt.date(2026, 12, 25)) and public_only.is_holiday(dt.date(2026, 12, 25))
+
+
+def test_long_holiday_block_is_skipped():
+    # Tue 17 March 2026 15:00 + 7,5 jam: one hour on Tuesday; 18-24 March are Nyepi, Idul Fitri and
+    # their cuti bersama; the remaining 6,5 hours are Wednesday 25 March 07:30-12:00 and 13:00-15:00.
+    assert add(wib(2026, 3, 17, 15, 0), "7,5 jam") == wib(2026, 3, 25, 15, 0)
+
+
+@pytest.mark.parametrize("start, limit, due", [
+    (wib(2026, 11, 30, 10, 0), "4 hari", wib(2026, 12, 4, 10, 0)),  # Monday -> Friday
+    (wib(2026, 12, 3, 14, 0), "4 hari", wib(2026, 12, 9, 14, 0)),  # over a weekend
+    (wib(2026, 12, 22, 10, 0), "4 hari", wib(2026, 12, 30, 10, 0)),  # over Christmas
+    (wib(2026, 12, 5, 10, 0), "1 hari", wib(2026, 12, 8, 7, 30)),  # Saturday counts from Monday's opening
+    (wib(2026, 11, 30, 20, 0), "3 Hari", wib(2026, 12, 4, 7, 30)),  # evening counts from the next opening
+    (wib(2026, 11, 30, 10, 0), "P1DT1H", wib(2026, 12, 1, 11, 0)),
+])
+def test_working_days(start, limit, due):
+    assert add(start, limit) == due
+
+
+def test_working_minutes_between():
+    assert CAL.working_minutes_between(wib(2026, 11, 30, 7, 30), wib(2026, 12, 1, 7, 30)) == 450
+    assert CAL.working_minutes_between(wib(2026, 12, 4, 7, 30), wib(2026, 12, 7, 7, 30)) == 390  # Friday
+    assert CAL.working_minutes_between(wib(2026, 11, 30, 11, 0), wib(2026, 11, 30, 14, 0)) == 120
+    assert CAL.working_minutes_between(wib(2026, 12, 24, 0, 0), wib(2026, 12, 28, 0, 0)) == 0
+    assert CAL.working_minutes_between(wib(2026, 12, 1, 7, 30), wib(2026, 11, 30, 7, 30)) == -450
+
+
+def test_extra_holidays_and_working_days():
+    cal = Calendar(timezone="Asia/Pontianak", hours=CAL.hours, holiday_country="ID",
+                   holiday_categories=("public", "government"),
+                   extra_holidays=(dt.date(2026, 12, 1),), extra_working_days=(dt.date(2026, 12, 24),))
+    assert cal.add(wib(2026, 11, 30, 15, 0), parse("2 jam")) == wib(2026, 12, 2, 8, 30)
+    assert cal.add(wib(2026, 12, 23, 15, 0), parse("2 jam")) == wib(2026, 12, 24, 8, 30)
+
+
+def test_a_calendar_without_hours_does_not_loop_forever():
+    with pytest.raises(ValueError):
+        Calendar().add(wib(2026, 11, 30, 8, 0), parse("1 jam"))
+
+
+@pytest.mark.parametrize("text", ["07:30", "7.30-12", "12:00-07:30", "12:00-12:00"])
+def test_bad_interval(text):
+    with pytest.raises(ValueError):
+        parse_interval(text)
+
+
+# -- properties ------------------------------------------------------------------------------------
+starts = st.datetimes(min_value=dt.datetime(2024, 1, 1), max_value=dt.datetime(2027, 12, 31),
+                      timezones=st.sampled_from([WIB, UTC, ZoneInfo("Europe/Berlin")]))
+durations = st.builds(Duration, days=st.integers(0, 30), minutes=st.integers(0, 5000))
+
+
+@st.composite
+def starts_in_working_hours(draw):
+    day = draw(st.dates(min_value=dt.date(2024, 1, 1), max_value=dt.date(2027, 12, 31)))
+    intervals = CAL.intervals_on(day)
+    assume(intervals)
+    iv = draw(st.sampled_from(intervals))
+    begin = dt.datetime.combine(day, iv.start, tzinfo=WIB)
+    length = int((dt.datetime.combine(day, iv.end) - dt.datetime.combine(day, iv.start)).total_seconds())
+    return begin + dt.timedelta(seconds=draw(st.integers(0, length - 1)))
+
+
+@settings(max_examples=150, deadline=None)
+@given(starts, durations)
+def test_due_is_never_before_start(start, duration):
+    assert CAL.add(start, duration) >= start
+
+
+@settings(max_examples=150, deadline=None)
+@given(starts_in_working_hours(), st.integers(0, 5000))
+def test_working_minutes_between_inverts_add(start, minutes):
+    due = CAL.add(start, Duration(minutes=minutes))
+    assert CAL.working_minutes_between(start, due) == minutes
+
+
+@settings(max_examples=150, deadline=None)
+@given(starts, st.integers(0, 3000), st.integers(0, 3000))
+def test_add_is_monotonic_in_minutes(start, a, b):
+    lo, hi = sorted((a, b))
+    assert CAL.add(start, Duration(minutes=lo)) <= CAL.add(start, Duration(minutes=hi))
+
+
+@settings(max_examples=100, deadline=None)
+@given(starts, st.integers(1, 3000))
+def test_due_falls_inside_working_hours(start, minutes):
+    due = CAL.add(start, Duration(minutes=minutes)).astimezone(WIB)
+    assert any(
+        dt.datetime.combine(due.date(), iv.start, tzinfo=WIB) < due <= dt.datetime.combine(due.date(), iv.end, tzinfo=WIB)
+        for iv in CAL.intervals_on(due.date())
+    )
