@@ -82,7 +82,10 @@ def site(tmp_path_factory):
     command = [sop] if sop else [sys.executable, "-c", "import sys; from runner.cli import main; sys.exit(main())"]
     subprocess.run([*command, "demo", "--database", db_url, "--definitions", str(DEFINITIONS)],
                    check=True, capture_output=True, cwd=REPO)
-    app = make_app(db_url, TESTING=False)
+    try:
+        app = make_app(db_url, TESTING=False)
+    except SystemExit as exc:
+        pytest.fail(f"create_app exited on the demo database: {exc}")
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="sop-browser-server", daemon=True)
     thread.start()

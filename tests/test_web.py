@@ -42,7 +42,10 @@ FINAL_STATUS = "Selesai, jawaban telah diteruskan kepada pelapor"
 
 @pytest.fixture
 def app(db_url, seeded):
-    app = make_app(db_url)
+    try:
+        app = make_app(db_url)
+    except SystemExit as exc:  # a BaseException would derail pytest's fixture teardown for later tests
+        pytest.fail(f"create_app exited on a prepared database: {exc}")
     yield app
     dispose(app)
 
