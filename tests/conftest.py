@@ -3,21 +3,31 @@ PostgreSQL server, on PostgreSQL too (marked ``postgres`` so that suite can run 
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
+from werkzeug.security import generate_password_hash
 
 from runner import services
 from runner.registry import Registry
-from runner.services import demo
+from runner.services import accounts, demo
 from runner.store import User, make_engine, session_factory, transaction, upgrade
 
 REPO = Path(__file__).resolve().parents[1]
 DEFINITIONS = REPO / "sop_definitions"
 LAPOR = DEFINITIONS / "laporisp4n.yaml"
 PG_URL = os.environ.get("SOP_TEST_DATABASE_URL")
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashes(monkeypatch):
+    """Every test seeds thirteen demo accounts: hash their passwords cheaply. Checking a password
+    reads the method from the stored hash, so logins are verified exactly as in production."""
+    monkeypatch.setattr(accounts, "generate_password_hash",
+                        functools.partial(generate_password_hash, method="pbkdf2:sha256:1"))
 
 
 @pytest.fixture(scope="session")

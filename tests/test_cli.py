@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 import shutil
 
 import pytest
 from sqlalchemy import func, select
-from werkzeug.security import generate_password_hash
 
 from conftest import DEFINITIONS, LAPOR
 from runner import services
 from runner.cli import main
-from runner.services import accounts
 from runner.store import Case, User, make_engine, session_factory, transaction
 
 # -- the source document, as data ------------------------------------------------------------------
@@ -250,10 +247,7 @@ def test_show_text(capsys):
 
 # -- database commands -----------------------------------------------------------------------------
 @pytest.fixture
-def db(tmp_path, monkeypatch):
-    # Hash the demo passwords cheaply: thirteen accounts per demo (verification is unchanged).
-    monkeypatch.setattr(accounts, "generate_password_hash",
-                        functools.partial(generate_password_hash, method="pbkdf2:sha256:1"))
+def db(tmp_path):
     return f"sqlite:///{tmp_path / 'cli.db'}"
 
 

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import shutil
 import threading
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import event, func, select
-from werkzeug.security import generate_password_hash
 
 from conftest import LAPOR, REPORT
 from runner import services
 from runner.engine import Actor
 from runner.errors import CaseMovedOn, InvalidForm, NotAllowed, NotFound
 from runner.registry import Registry
-from runner.services import accounts
 from runner.store import Case, Definition, HistoryEntry, transaction
 
 WIB = ZoneInfo("Asia/Pontianak")
@@ -44,13 +41,6 @@ WALK = [
     (8, "kirim_jawaban_opd", "operator_opd.dinkes", "kirim", {"jawaban": "Sudah ditambal"}, "teruskan_ke_pelapor"),
     (9, "teruskan_ke_pelapor", "admin_utama", "teruskan", {"jawaban_akhir": "Jalan sudah ditambal"}, "selesai"),
 ]
-
-
-@pytest.fixture(autouse=True)
-def cheap_password_hashes(monkeypatch):
-    """Thirteen demo accounts per test: hash their passwords cheaply (the check is unchanged)."""
-    monkeypatch.setattr(accounts, "generate_password_hash",
-                        functools.partial(generate_password_hash, method="pbkdf2:sha256:1"))
 
 
 @pytest.fixture
