@@ -145,6 +145,31 @@ def test_full_walk(factory, registry, actors):
         assert [h.seq for h in view.history] == list(range(1, 11))
 
 
+def informed_ids(factory, registry, actor) -> set[int]:
+    with factory() as s:
+        return {r.id for r in services.for_information(s, registry, actor, now=NOW)}
+
+
+def test_recipients_are_told_of_what_reaches_them_without_having_to_act(factory, registry, actors):
+    case_id, _ = start(factory, registry)
+    walk_to(factory, registry, actors, case_id, 2)
+    assert informed_ids(factory, registry, actors["kasi"]) == set()  # not sent up yet
+    act(factory, registry, case_id, actors["admin_utama"], "sampaikan", {})
+    # Step 3 sends the list to Kasi, Kabid and Kadis: the first two are informed, the Kadis must act.
+    assert informed_ids(factory, registry, actors["kasi"]) == {case_id}
+    assert informed_ids(factory, registry, actors["kabid"]) == {case_id}
+    assert informed_ids(factory, registry, actors["kadis"]) == set()
+    assert waiting_ids(factory, registry, actors["kadis"]) == {case_id}
+    act(factory, registry, case_id, actors["kadis"], "teruskan", {"opd_tujuan": "dinkes"})
+    assert informed_ids(factory, registry, actors["kasi"]) == set()
+    # Unit-scoped recipients hear only of their own unit's cases.
+    act(factory, registry, case_id, actors["operator_opd.dinkes"], "teruskan_ke_penghubung", {})
+    act(factory, registry, case_id, actors["pejabat_penghubung.dinkes"], "ajukan", {"jawaban": "Draf"})
+    act(factory, registry, case_id, actors["kadis_opd.dinkes"], "setujui", {})
+    assert informed_ids(factory, registry, actors["pejabat_penghubung.dinkes"]) == {case_id}
+    assert informed_ids(factory, registry, actors["pejabat_penghubung.disdik"]) == set()
+
+
 def test_agency_staff_may_browse_every_case_but_act_on_none(factory, registry, actors):
     case_id, _ = start(factory, registry)
     walk_to(factory, registry, actors, case_id, 4)

@@ -473,3 +473,20 @@ def test_create_app_against_an_empty_database_exits_with_a_hint(db_url):
     with pytest.raises(SystemExit) as info:
         make_app(db_url)
     assert "sop db upgrade" in str(info.value.code)
+
+
+def test_kasi_is_informed_and_the_decision_form_says_which_field_each_action_needs(app, staff, report_at):
+    case_id = report_at(4)  # sent up to leadership at step 3
+    kasi = staff("kasi")
+    html = kasi.get("/kotak-masuk").get_data(as_text=True)
+    assert f'data-informed-case="{case_id}"' in html and "Untuk diketahui" in html
+    assert case_id not in kasi.inbox_ids()  # informed, not waiting
+
+    kadis = staff("kadis")
+    page = kadis.get(f"/kasus/{case_id}").get_data(as_text=True)
+    assert "Wajib diisi untuk: Teruskan" in field_block(page, "opd_tujuan")
+    assert "Wajib diisi untuk: Tidak diteruskan" in field_block(page, "alasan_tidak_diteruskan")
+    r = kadis.act(case_id, "tidak_teruskan")
+    block = field_block(r.get_data(as_text=True), "alasan_tidak_diteruskan")
+    assert r.status_code == 400
+    assert 'aria-invalid="true"' in block and 'aria-describedby="err_alasan_tidak_diteruskan"' in block

@@ -27,6 +27,7 @@ def inbox():
     return render_template(
         "staff/inbox.html",
         waiting=services.waiting(s, db.registry(), actor),
+        informed=services.for_information(s, db.registry(), actor),
         startable=services.startable_flows(db.registry(), actor),
     )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import and_, false, or_, select
+from sqlalchemy import and_, false, not_, or_, select
 from sqlalchemy.orm import Session
 
 from ..engine import Actor
@@ -59,6 +59,29 @@ def _waiting_filter(session: Session, registry: Registry, actor: Actor):
     return or_(*clauses) if clauses else false()
 
 
+def _informed_filter(session: Session, registry: Registry, actor: Actor):
+    """Cases that just received the output of a step naming one of the actor's roles as recipient
+    (Kasi and Kabid are told of reports sent up to the Kadis without having to act on them)."""
+    clauses = []
+    for d, engine in _engines(session, registry):
+        sop = engine.sop
+        free, scoped = set(), set()
+        for activity in sop.activities:
+            targets = {a.to for a in activity.actions if sop.activity(a.to) is not None}
+            for role_id in set(activity.recipients) & actor.roles:
+                role = sop.role(role_id)
+                if not role.unit_scoped:
+                    free |= targets
+                elif actor.unit:
+                    scoped |= targets
+        if free:
+            clauses.append(and_(Case.definition_id == d.id, Case.state.in_(sorted(free))))
+        if scoped:
+            clauses.append(and_(Case.definition_id == d.id, Case.state.in_(sorted(scoped)),
+                                Case.unit_id == actor.unit))
+    return or_(*clauses) if clauses else false()
+
+
 def _visible_filter(session: Session, registry: Registry, actor: Actor):
     clauses = []
     for d, engine in _engines(session, registry):
@@ -96,6 +119,15 @@ def waiting(session: Session, registry: Registry, actor: Actor, *, limit: int = 
     """Open cases whose current step this actor may perform, most urgent first."""
     stmt = (select(Case).where(Case.closed_at.is_(None), _waiting_filter(session, registry, actor))
             .order_by(Case.due_at.is_(None), Case.due_at, Case.id).limit(limit))
+    return _rows(session, registry, stmt, now or utcnow())
+
+
+def for_information(session: Session, registry: Registry, actor: Actor, *, limit: int = 50,
+                    now: dt.datetime | None = None) -> list[CaseRow]:
+    """Open cases this actor is told about but need not act on, oldest first."""
+    stmt = (select(Case).where(Case.closed_at.is_(None), _informed_filter(session, registry, actor),
+                               not_(_waiting_filter(session, registry, actor)))
+            .order_by(Case.updated_at, Case.id).limit(limit))
     return _rows(session, registry, stmt, now or utcnow())
 
 
