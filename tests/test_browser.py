@@ -183,11 +183,12 @@ def test_a_report_walks_through_every_step(page, site):
         assert page.locator("[data-testid=case-step]").inner_text().startswith(f"{no}. ")
         fill(page, fields)
         if no == 4 and os.environ.get("SOP_SCREENSHOT") == "1":
-            # the step card whole, its fields filled in and both action buttons in view
+            # the case header and the whole step card, fields filled in, both action buttons in view
             page.evaluate("document.activeElement && document.activeElement.blur()")
-            page.locator("section.step").evaluate(
-                "e => window.scrollTo(0, e.getBoundingClientRect().top + window.scrollY - 16)")
+            page.set_viewport_size({"width": 1200, "height": 1280})
+            page.evaluate("window.scrollTo(0, 0)")
             page.screenshot(path=str(SCREENSHOT))
+            page.set_viewport_size({"width": 1200, "height": 900})
         submit_and_wait(page, page.locator(f"[data-testid=action-{action}]"))
         assert page.locator("p.flash[role=status]").count() == 1, f"step {no}: no confirmation shown"
         log_out(page)
