@@ -9,11 +9,13 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, select, text
-from sqlalchemy.exc import IntegrityError, StatementError
+from sqlalchemy import delete, inspect, select, text, update
+from sqlalchemy.exc import DatabaseError, IntegrityError, StatementError
 from sqlalchemy.orm.exc import StaleDataError
 
-from runner.store import Base, Case, Definition, HistoryEntry, transaction
+from runner import services
+from runner.engine import Actor
+from runner.store import Base, Case, Definition, HistoryEntry, transaction, upgrade
 from runner.store.db import alembic_config
 
 WIB = ZoneInfo("Asia/Pontianak")
@@ -168,3 +170,27 @@ def test_scheduled_period_is_unique(factory):
     with transaction(factory) as s:
         d = s.scalar(select(Definition))
         s.add_all([case(d, now), case(d, now)])
+
+
+def test_history_is_append_only_in_the_database(factory, registry, seeded):
+    """Not even a direct UPDATE or DELETE can rewrite the audit trail."""
+    with transaction(factory) as s:
+        case_id = services.start_case(s, registry, "laporisp4n", "pengaduan",
+                                      {"judul": "x", "isi_laporan": "y", "nama_pelapor": "z"},
+                                      actor=Actor.public("pelapor")).id
+    for stmt in (update(HistoryEntry).where(HistoryEntry.case_id == case_id).values(actor_name="forged"),
+                 delete(HistoryEntry).where(HistoryEntry.case_id == case_id)):
+        with pytest.raises(DatabaseError, match="append-only"):
+            with transaction(factory) as s:
+                s.execute(stmt)
+    with factory() as s:
+        [row] = s.scalars(select(HistoryEntry).where(HistoryEntry.case_id == case_id))
+        assert row.actor_name == "Pelapor"
+
+
+def test_migrations_go_down_and_up_again(db_engine):
+    with db_engine.begin() as conn:
+        command.downgrade(alembic_config(connection=conn), "base")
+    upgrade(db_engine)
+    with db_engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0002"

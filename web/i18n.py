@@ -27,7 +27,7 @@ def text(value, locale=None) -> str:
     return "" if value is None else str(value)
 
 
-def when(value: dt.datetime | None, tz: str = "Asia/Jakarta") -> str:
+def when(value: dt.datetime | None, tz: str = "UTC") -> str:
     if value is None:
         return ""
     return format_datetime(value.astimezone(ZoneInfo(tz)), "EEE d MMM y HH:mm zzz", locale=str(get_locale()))

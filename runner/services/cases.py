@@ -259,6 +259,7 @@ class PublicView:
     closed_at: dt.datetime | None
     steps: tuple[tuple[dt.datetime, str], ...]
     answers: tuple[tuple[Field, Any], ...]
+    timezone: str
 
 
 def track(session: Session, registry: Registry, code: str) -> PublicView:
@@ -275,7 +276,7 @@ def track(session: Session, registry: Registry, code: str) -> PublicView:
     return PublicView(
         code=case.tracking_code, title=case.title, status=sop.state_name(case.state), finished=end is not None,
         public_message=end.public_message if end else "", created_at=case.created_at, closed_at=case.closed_at,
-        steps=steps, answers=answers,
+        steps=steps, answers=answers, timezone=sop.calendar.timezone,
     )
 
 
