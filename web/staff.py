@@ -67,40 +67,39 @@ def new_case(sop_id: str, flow_id: str):
 
 @bp.route("/kasus/<int:case_id>", methods=["GET", "POST"])
 def case(case_id: int):
+    if request.method == "GET":
+        view = _view_or_404(case_id)
+        return _render_case(view, view.initial)
     actor = current_user.actor
-    errors, submitted = {}, None
-    if request.method == "POST":
-        submitted = request.form.to_dict()
-        action_id = request.form.get("action", "")
-        try:
-            version = int(request.form.get("version", ""))
-        except ValueError:
-            abort(400)
-        try:
-            with db.transaction() as s:
-                moved = services.perform_step(s, db.registry(), case_id, actor, action_id, submitted,
-                                              expected_version=version)
-                label = moved.state
-            view = services.case_view(db.session(), db.registry(), case_id, actor)
-            flash(_("Saved. The case is now at: %(step)s", step=view.sop.state_name(label)))
-            return redirect(url_for("staff.inbox") if not view.can_act else url_for("staff.case", case_id=case_id))
-        except InvalidForm as exc:
-            errors = exc.errors
-        except CaseMovedOn:
-            view = services.case_view(db.session(), db.registry(), case_id, actor)
-            return render_template("staff/case.html", view=view, errors={}, values=view.initial,
-                                   moved_on=True), 409
-        except NotAllowed:
-            view = _view_or_404(case_id)
-            return render_template("staff/case.html", view=view, errors={}, values=view.initial,
-                                   refused=True), 403
-    view = _view_or_404(case_id)
-    values = {**view.initial, **(submitted or {})}
+    submitted = request.form.to_dict()
+    try:
+        version = int(request.form.get("version", ""))
+    except ValueError:
+        abort(400)
+    try:
+        with db.transaction() as s:
+            services.perform_step(s, db.registry(), case_id, actor, request.form.get("action", ""), submitted,
+                                  expected_version=version)
+    except InvalidForm as exc:
+        view = _view_or_404(case_id)
+        return _render_case(view, {**view.initial, **submitted}, errors=exc.errors, status=400)
+    except CaseMovedOn:
+        view = _view_or_404(case_id)
+        return _render_case(view, view.initial, moved_on=True, status=409)
+    except NotAllowed:
+        view = _view_or_404(case_id)
+        return _render_case(view, view.initial, refused=True, status=403)
+    view = services.case_view(db.session(), db.registry(), case_id, actor)  # whoever acted may read it
+    flash(_("Saved. The case is now at: %(step)s", step=view.sop.state_name(view.case.state)))
+    return redirect(url_for("staff.case", case_id=case_id) if view.can_act else url_for("staff.inbox"))
+
+
+def _render_case(view, values, *, errors=None, status: int = 200, **flags):
     figures = None
     if view.case.period and view.flow.schedule:
         figures = services.period_figures(db.session(), db.registry(), view.sop, view.case.period)
-    return render_template("staff/case.html", view=view, errors=errors, values=values, figures=figures), \
-        (400 if errors else 200)
+    return render_template("staff/case.html", view=view, values=values, errors=errors or {}, figures=figures,
+                           **flags), status
 
 
 def _view_or_404(case_id: int):

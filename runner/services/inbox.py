@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from ..engine import Actor
 from ..registry import Registry
 from ..store import Case, Definition
+from .accounts import units as unit_names
 from .cases import is_overdue, utcnow
 
 
@@ -94,8 +95,6 @@ def _visible_filter(session: Session, registry: Registry, actor: Actor):
 
 
 def _rows(session: Session, registry: Registry, stmt, now: dt.datetime) -> list[CaseRow]:
-    from .accounts import units as unit_names
-
     units = unit_names(session)
     rows = []
     for case in session.scalars(stmt):

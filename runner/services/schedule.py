@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from ..definition import Sop
 from ..registry import Registry
 from ..store import Case
+from .accounts import units as unit_names
 from .cases import start_case, utcnow
 
 
@@ -60,8 +61,6 @@ class PeriodFigures:
 def period_figures(session: Session, registry: Registry, sop: Sop, period: str,
                    now: dt.datetime | None = None) -> PeriodFigures:
     """Counts over the per-report cases created in ``period`` (YYYY-MM, in the SOP's time zone)."""
-    from .accounts import units as unit_names
-
     now = now or utcnow()
     year, month = (int(p) for p in period.split("-"))
     zone = sop.calendar.zone
