@@ -92,6 +92,7 @@ class _Builder:
         activities = tuple(self._activity(i, a) for i, a in enumerate(d["activities"]))
         self._unique([a.id for a in activities], ("activities",), "activity")
         self._unique([a.no for a in activities], ("activities",), "activity number", attr="no")
+        self.index = {a.id: i for i, a in enumerate(activities)}  # activity id -> position, for messages
         flows = tuple(self._flow(i, f, activities) for i, f in enumerate(flows_raw))
         end_ids = [e.id for f in flows for e in f.ends]
         self._unique(end_ids, ("flows",), "end")
@@ -298,7 +299,6 @@ class _Builder:
                 elif target_flow != a.flow:
                     self.error(("activities", i, "actions", k, "to"),
                                f"'{action.to}' belongs to flow '{target_flow}', not '{a.flow}'")
-        self.index = {a.id: i for i, a in enumerate(activities)}
 
 
 def _text(raw: str | dict) -> Text:
