@@ -8,6 +8,7 @@ machines are shared and absolute times drift. Run: `make bench` (or `.venv/bin/p
 3. inbox:   services.waiting() for an OPD operator on a SQLite database holding 100,000 cases vs one
             holding 1,000, both with the same 900 open cases (the rest finished): the ratio shows
             whether the inbox slows down as finished cases pile up (1.0 = not at all).
+4. browse:  the first page of open cases for agency-wide staff (Kabid), same two databases.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import timeit
 from pathlib import Path
 
 import yaml
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -30,7 +31,7 @@ from runner.definition import load_text  # noqa: E402
 from runner.engine import Actor, Engine  # noqa: E402
 from runner.registry import Registry  # noqa: E402
 from runner.services import demo  # noqa: E402
-from runner.store import Case, make_engine, session_factory, transaction, upgrade  # noqa: E402
+from runner.store import Case, User, make_engine, session_factory, transaction, upgrade  # noqa: E402
 
 LAPOR = ROOT / "sop_definitions" / "laporisp4n.yaml"
 OPEN_CASES = 900
@@ -91,7 +92,7 @@ def make_db(n_cases: int, tmp: Path):
         scoped = activity is not None and activity.no in (5, 6, 7, 8)
         batch.append(dict(
             definition_id=definition_id, sop_id=sop.id, flow="pengaduan", state=state,
-            unit_id=units[i % 3] if scoped or state == "selesai" else None, tracking_code=f"B{i:011d}",
+            unit_id=units[(i // len(open_states)) % 3] if scoped or state == "selesai" else None, tracking_code=f"B{i:011d}",
             title=f"Laporan {i}", data={}, period=None, created_at=now - dt.timedelta(minutes=i), updated_at=now,
             due_at=now + dt.timedelta(hours=i % 50), due_advisory=False,
             closed_at=now if state == "selesai" else None, version=1,
@@ -102,19 +103,18 @@ def make_db(n_cases: int, tmp: Path):
     return factory, registry
 
 
-def bench_inbox(tmp: Path) -> tuple[float, float]:
-    results = []
+def bench_lists(tmp: Path) -> dict[str, tuple[float, float]]:
+    """Median seconds of each list page at 100,000 cases and at 1,000 (same 900 open cases)."""
+    timings: dict[str, list[float]] = {"inbox": [], "browse": []}
     for n in (100_000, 1_000):
         factory, registry = make_db(n, tmp)
         with transaction(factory) as s:
-            from sqlalchemy import select
-            from runner.store import User
-
-            user = s.scalar(select(User).where(User.username == "operator_opd.dinkes"))
-            actor = services.actor_for(user)
+            operator = services.actor_for(s.scalar(select(User).where(User.username == "operator_opd.dinkes")))
+            kabid = services.actor_for(s.scalar(select(User).where(User.username == "kabid")))
         with factory() as s:
-            results.append(best(lambda: services.waiting(s, registry, actor, limit=50), number=10))
-    return results[0], results[1]
+            timings["inbox"].append(best(lambda: services.waiting(s, registry, operator, limit=50), number=10))
+            timings["browse"].append(best(lambda: services.browse(s, registry, kabid, per_page=50), number=10))
+    return {k: (v[0], v[1]) for k, v in timings.items()}
 
 
 def main() -> None:
@@ -124,8 +124,9 @@ def main() -> None:
     ours, base = bench_engine()
     print(f"engine    ours {ours * 1e6:8.1f} µs   dict baseline  {base * 1e6:8.2f} µs   ratio {ours / base:6.1f}")
     with tempfile.TemporaryDirectory() as tmp:
-        big, small = bench_inbox(Path(tmp))
-    print(f"inbox     100k {big * 1e3:8.2f} ms   1k             {small * 1e3:8.2f} ms   ratio {big / small:6.2f}")
+        lists = bench_lists(Path(tmp))
+    for name, (big, small) in lists.items():
+        print(f"{name:<9} 100k {big * 1e3:8.2f} ms   1k             {small * 1e3:8.2f} ms   ratio {big / small:6.2f}")
 
 
 if __name__ == "__main__":

@@ -193,4 +193,4 @@ def test_migrations_go_down_and_up_again(db_engine):
         command.downgrade(alembic_config(connection=conn), "base")
     upgrade(db_engine)
     with db_engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0002"
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0003"
