@@ -8,12 +8,51 @@ rebuilt from the source text stored in the database the first time one of their 
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from .definition import Sop, load_file, load_text
+from . import yamlsource
+from .definition import Problem, Sop, load_file, load_text
 from .engine import Engine
 from .errors import ConfigurationError, DefinitionError
+
+
+@dataclass
+class DirectoryScan:
+    """What a definitions directory holds: the sound files, and the problems of the others."""
+
+    sops: list[Sop] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    broken: list[tuple[str, str | None]] = field(default_factory=list)  # (path, SOP id if readable)
+
+
+def scan_directory(directory: str | Path) -> DirectoryScan:
+    root = Path(directory)
+    if not root.is_dir():
+        raise ConfigurationError(f"SOP_DEFINITIONS '{root}' is not a directory")
+    scan = DirectoryScan()
+    for path in sorted([*root.glob("*.yaml"), *root.glob("*.yml")]):
+        try:
+            sop = load_file(path)
+        except DefinitionError as exc:
+            scan.problems.extend(exc.problems)
+            scan.broken.append((str(path), _declared_id(path)))
+            continue
+        scan.sops.append(sop)
+        scan.sources[sop.version] = path.read_text(encoding="utf-8")
+    return scan
+
+
+def _declared_id(path: Path) -> str | None:
+    """The ``id:`` a broken file declares, when its YAML can still be read at all."""
+    try:
+        data, _ = yamlsource.load(path.read_text(encoding="utf-8"))
+    except (yamlsource.YamlSyntaxError, OSError, UnicodeDecodeError):
+        return None
+    value = data.get("id") if isinstance(data, dict) else None
+    return value if isinstance(value, str) else None
 
 
 class Registry:
@@ -33,21 +72,10 @@ class Registry:
     @classmethod
     def from_directory(cls, directory: str | Path) -> "Registry":
         """Load every ``*.yaml``/``*.yml`` file; report the problems of all files together."""
-        root = Path(directory)
-        if not root.is_dir():
-            raise ConfigurationError(f"SOP_DEFINITIONS '{root}' is not a directory")
-        sops, sources, problems = [], {}, []
-        for path in sorted([*root.glob("*.yaml"), *root.glob("*.yml")]):
-            try:
-                sop = load_file(path)
-            except DefinitionError as exc:
-                problems.extend(exc.problems)
-                continue
-            sops.append(sop)
-            sources[sop.version] = path.read_text(encoding="utf-8")
-        if problems:
-            raise DefinitionError(problems)
-        return cls(sops, sources)
+        loaded = scan_directory(directory)
+        if loaded.problems:
+            raise DefinitionError(loaded.problems)
+        return cls(loaded.sops, loaded.sources)
 
     def current(self) -> tuple[Sop, ...]:
         return tuple(self._current.values())

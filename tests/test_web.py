@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import shutil
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -490,3 +491,44 @@ def test_kasi_is_informed_and_the_decision_form_says_which_field_each_action_nee
     block = field_block(r.get_data(as_text=True), "alasan_tidak_diteruskan")
     assert r.status_code == 400
     assert 'aria-invalid="true"' in block and 'aria-describedby="err_alasan_tidak_diteruskan"' in block
+
+
+# -- a broken revision on disk ----------------------------------------------------------------------
+@pytest.fixture
+def definitions_copy(tmp_path):
+    folder = tmp_path / "definitions"
+    folder.mkdir()
+    shutil.copy(DEFINITIONS / "laporisp4n.yaml", folder)
+    return folder
+
+
+def test_a_broken_revision_keeps_the_last_valid_version_running(db_url, seeded, definitions_copy, factory, caplog):
+    """The admin saves a YAML with a mistake and the app restarts: nothing stops, staff are told."""
+    first = make_app(db_url, SOP_DEFINITIONS=str(definitions_copy))  # publishes from this path
+    dispose(first)
+    path = definitions_copy / "laporisp4n.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("performers: [kadis]", "performers: [kadiss]"),
+                    encoding="utf-8")
+
+    app = make_app(db_url, SOP_DEFINITIONS=str(definitions_copy))
+    try:
+        assert any("unknown role 'kadiss'" in r.getMessage() for r in caplog.records)
+        code = file_report(Visitor(app))  # the public form still works, on the last valid version
+        assert case_id_for_code(factory, code)
+        admin = Visitor(app)
+        admin.login("admin_utama")
+        banner = text_of(admin.get("/kotak-masuk").get_data(as_text=True), "broken-definitions")
+        assert banner and "laporisp4n.yaml" in banner
+        assert 'data-testid="broken-definitions"' not in Visitor(app).get("/").get_data(as_text=True)
+    finally:
+        dispose(app)
+
+
+def test_a_start_with_nothing_valid_to_serve_exits_with_every_problem(db_url, seeded, tmp_path):
+    folder = tmp_path / "only-broken"
+    folder.mkdir()
+    (folder / "baru.yaml").write_text("id: baru\ntitle: Baru\nroles: []\n", encoding="utf-8")
+    with pytest.raises(SystemExit) as info:
+        make_app(db_url, SOP_DEFINITIONS=str(folder))
+    message = str(info.value.code)
+    assert "baru.yaml:" in message and "missing required field" in message

@@ -9,12 +9,12 @@ from .cases import (
     CaseView, PublicView, case_view, perform_step, public_flows, public_role, start_case, startable_flows, track,
 )
 from .inbox import CaseRow, browse, for_information, waiting
-from .publishing import publish, publish_all
+from .publishing import last_good_versions, publish, publish_all
 from .schedule import PeriodFigures, period_figures, tick
 
 __all__ = [
     "CaseRow", "CaseView", "PeriodFigures", "PublicView", "actor_for", "authenticate", "browse", "case_view",
-    "create_user", "ensure_unit", "for_information", "get_user", "perform_step", "period_figures", "public_flows", "public_role",
+    "create_user", "ensure_unit", "for_information", "last_good_versions", "get_user", "perform_step", "period_figures", "public_flows", "public_role",
     "publish", "publish_all", "startable_flows",
     "start_case", "tick", "track", "units", "waiting",
 ]
