@@ -532,3 +532,18 @@ def test_a_start_with_nothing_valid_to_serve_exits_with_every_problem(db_url, se
         make_app(db_url, SOP_DEFINITIONS=str(folder))
     message = str(info.value.code)
     assert "baru.yaml:" in message and "missing required field" in message
+
+
+def test_what_a_late_colleague_typed_is_shown_back_not_lost(app, staff, report_at, factory):
+    """Two officers hold the same step-6 form; the slower one's long draft must not vanish."""
+    case_id = report_at(6)
+    first, second = staff("pejabat_penghubung.dinkes"), Visitor(app)
+    second.login("pejabat_penghubung.dinkes")
+    page = second.get(f"/kasus/{case_id}")
+    assert first.act(case_id, "ajukan", {"jawaban": "Draf pertama."}).status_code == 302
+    late = second.act(case_id, "ajukan", {"jawaban": "Draf kedua yang panjang dan penting."}, page=page)
+    html = late.get_data(as_text=True)
+    assert late.status_code == 409
+    unsaved = text_of(html, "unsaved")
+    assert unsaved and "Draf kedua yang panjang dan penting." in unsaved
+    assert case_row(factory, case_id).data["jawaban"] == "Draf pertama."

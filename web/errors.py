@@ -13,9 +13,12 @@ def init_app(app) -> None:
     def page(status: int, title: str, message: str):
         return render_template("error.html", title=title, message=message, status=status), status
 
-    app.register_error_handler(NotFound, lambda e: page(404, _("Not found"), str(e)))
-    app.register_error_handler(NotAllowed, lambda e: page(403, _("Not allowed"), str(e)))
-    app.register_error_handler(CaseMovedOn, lambda e: page(409, _("This case has moved on"), str(e)))
+    # The runner's own messages are English and meant for logs and the CLI; people get these.
+    app.register_error_handler(NotFound, lambda e: page(404, _("Not found"), _("There is nothing here by that name.")))
+    app.register_error_handler(NotAllowed, lambda e: page(
+        403, _("Not allowed"), _("Your role and unit do not give access to this. Nothing was changed.")))
+    app.register_error_handler(CaseMovedOn, lambda e: page(
+        409, _("This case has moved on"), _("Someone acted on this case first. Nothing of yours was saved.")))
     app.register_error_handler(CSRFError, lambda e: page(
         400, _("The form has expired"), _("Reload the page and submit the form again. Nothing was saved.")))
     app.register_error_handler(404, lambda e: page(404, _("Not found"), _("There is no page at this address.")))

@@ -50,7 +50,7 @@ def new_case(sop_id: str, flow_id: str):
     if flow is None or flow.schedule is not None:
         abort(404)
     if not set(flow.started_by) & current_user.actor.roles:
-        raise NotAllowed(_("None of your roles may start this procedure."))
+        raise NotAllowed(f"no role of this user may start flow {flow.id}")
     errors, values = {}, {}
     if request.method == "POST":
         values = request.form.to_dict()
@@ -85,13 +85,21 @@ def case(case_id: int):
         return _render_case(view, {**view.initial, **submitted}, errors=exc.errors, status=400)
     except CaseMovedOn:
         view = _view_or_404(case_id)
-        return _render_case(view, view.initial, moved_on=True, status=409)
+        return _render_case(view, view.initial, moved_on=True, unsaved=_unsaved(view, submitted), status=409)
     except NotAllowed:
         view = _view_or_404(case_id)
-        return _render_case(view, view.initial, refused=True, status=403)
+        return _render_case(view, view.initial, refused=True, unsaved=_unsaved(view, submitted), status=403)
     view = services.case_view(db.session(), db.registry(), case_id, actor)  # whoever acted may read it
     flash(_("Saved. The case is now at: %(step)s", step=view.sop.state_name(view.case.state)))
     return redirect(url_for("staff.case", case_id=case_id) if view.can_act else url_for("staff.inbox"))
+
+
+def _unsaved(view, submitted: dict) -> list:
+    """What the person typed into a form that could not be saved, so they can copy it, not lose it."""
+    activity = view.sop.activity(submitted.get("step", ""))
+    if activity is None:
+        return []
+    return [(f, submitted[f.id]) for f in activity.fields if str(submitted.get(f.id, "")).strip()]
 
 
 def _render_case(view, values, *, errors=None, status: int = 200, **flags):
