@@ -547,3 +547,11 @@ def test_what_a_late_colleague_typed_is_shown_back_not_lost(app, staff, report_a
     unsaved = text_of(html, "unsaved")
     assert unsaved and "Draf kedua yang panjang dan penting." in unsaved
     assert case_row(factory, case_id).data["jawaban"] == "Draf pertama."
+
+
+def test_a_step_form_without_its_version_is_refused_readably(app, staff, report_at, factory):
+    case_id = report_at(1)
+    admin = staff("admin_utama")
+    r = admin.act(case_id, "simpan", {"kanal": "web"}, drop=("version",))
+    assert r.status_code == 400 and "Formulir tidak dapat dibaca" in r.get_data(as_text=True)
+    assert case_row(factory, case_id).state == "input_laporan"

@@ -21,6 +21,8 @@ def init_app(app) -> None:
         409, _("This case has moved on"), _("Someone acted on this case first. Nothing of yours was saved.")))
     app.register_error_handler(CSRFError, lambda e: page(
         400, _("The form has expired"), _("Reload the page and submit the form again. Nothing was saved.")))
+    app.register_error_handler(400, lambda e: page(400, _("The form could not be read"),
+                                                   _("Reload the page and submit the form again. Nothing was saved.")))
     app.register_error_handler(404, lambda e: page(404, _("Not found"), _("There is no page at this address.")))
     app.register_error_handler(405, lambda e: page(405, _("Not allowed"), _("This address does not accept that request.")))
     app.register_error_handler(413, lambda e: page(413, _("Too large"), _("The form sent is too large.")))
