@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
+from flask_login import LoginManager, UserMixin, login_required, login_user, logout_user
 
 from runner import services
 
@@ -57,7 +57,6 @@ def login():
             error = _("Wrong username or password.")
         else:
             login_user(SessionUser(user))
-            session["lang"] = session.get("lang", "id")
             return redirect(_safe_next(request.args.get("next")))
     return render_template("login.html", error=error), (401 if error else 200)
 
@@ -74,5 +73,5 @@ def logout():
 def language(lang: str):
     if lang in ("id", "en"):
         session["lang"] = lang
-    return redirect(_safe_next(request.form.get("next")) if current_user.is_authenticated or request.form.get("next")
-                    else url_for("public.home"))
+    target = request.form.get("next")
+    return redirect(_safe_next(target) if target else url_for("public.home"))
