@@ -21,7 +21,7 @@ from sqlalchemy import select
 from runner import services
 from runner.registry import Registry
 from runner.store import Case, User, make_engine, session_factory, transaction
-from web_helpers import DEFINITIONS, REPO, dispose, history_count, make_app
+from web_helpers import ANSWER, DEFINITIONS, REPO, STEPS, advance, dispose, history_count, make_app
 
 pytestmark = pytest.mark.browser
 
@@ -29,20 +29,6 @@ CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                "--disable-sync", "--no-first-run"]
 SCREENSHOT = REPO / "docs" / "screenshot.png"
-ANSWER = "Jalan sudah ditambal pada 3 Desember. Terima kasih atas laporan Anda."
-
-# (activity no, demo user, action button, fields to fill in)
-STEPS = [
-    (1, "admin_utama", "simpan", {"kanal": "web", "kategori": "Infrastruktur jalan"}),
-    (2, "admin_utama", "valid", {"catatan_verifikasi": "Laporan lengkap dan dapat ditindaklanjuti."}),
-    (3, "admin_utama", "sampaikan", {"ringkasan_untuk_pimpinan": "Jalan berlubang di depan pasar Putussibau."}),
-    (4, "kadis", "teruskan", {"opd_tujuan": "dinkes", "isi_disposisi": "Segera koordinasikan penanganannya."}),
-    (5, "operator_opd.dinkes", "teruskan_ke_penghubung", {"catatan_operator": "Mohon jawaban."}),
-    (6, "pejabat_penghubung.dinkes", "ajukan", {"jawaban": "Lubang akan ditambal minggu ini."}),
-    (7, "kadis_opd.dinkes", "setujui", {}),
-    (8, "operator_opd.dinkes", "kirim", {}),  # the answer drafted at step 6 is already in the form
-    (9, "admin_utama", "teruskan", {"jawaban_akhir": ANSWER}),
-]
 
 
 class Site:
@@ -61,11 +47,7 @@ class Site:
         with transaction(self.factory) as s:
             case_id = services.start_case(s, self.registry, "laporisp4n", "pengaduan", report,
                                           actor=self.actor("admin_utama")).id
-        for no, user, action, fields in STEPS[: upto - 1]:
-            raw = {**fields, "jawaban": STEPS[5][3]["jawaban"]} if no == 8 else fields
-            with transaction(self.factory) as s:
-                services.perform_step(s, self.registry, case_id, self.actor(user), action, raw,
-                                      expected_version=None)
+        advance(self.factory, self.registry, self.actor, case_id, upto)
         return case_id
 
     def state(self, case_id: int) -> str:

@@ -18,26 +18,12 @@ from conftest import REPORT
 from runner import services
 from runner.store import Case, transaction
 from web_helpers import (
-    DEFINITIONS, Visitor, case_count, case_id_for_code, case_row, csrf_token, dispose, form_with,
-    history_count, inbox_case_ids, make_app, text_of,
+    ANSWER, DEFINITIONS, STEPS, Visitor, advance, case_count, case_id_for_code, case_row, csrf_token, dispose, form_with,
+    history_count, make_app, text_of,
 )
 
 PUBLIC_FORM = "/lapor/laporisp4n/pengaduan"
 OUTSIDER = "operator_opd.disdik"  # a user of another OPD: must never see a dinkes case
-ANSWER = "Jalan sudah ditambal oleh Dinas PUPR pada 3 Desember."
-
-# (activity no, demo user, action, fields to fill in on top of what the page already holds)
-STEPS = [
-    (1, "admin_utama", "simpan", {"kanal": "web", "kategori": "Infrastruktur"}),
-    (2, "admin_utama", "valid", {"catatan_verifikasi": "Laporan lengkap."}),
-    (3, "admin_utama", "sampaikan", {"ringkasan_untuk_pimpinan": "Jalan rusak di depan pasar."}),
-    (4, "kadis", "teruskan", {"opd_tujuan": "dinkes", "isi_disposisi": "Mohon ditindaklanjuti."}),
-    (5, "operator_opd.dinkes", "teruskan_ke_penghubung", {"catatan_operator": "Segera."}),
-    (6, "pejabat_penghubung.dinkes", "ajukan", {"jawaban": "Akan ditambal minggu ini."}),
-    (7, "kadis_opd.dinkes", "setujui", {"catatan_kadis_opd": "Disetujui."}),
-    (8, "operator_opd.dinkes", "kirim", {}),  # the answer of step 6 is already filled in
-    (9, "admin_utama", "teruskan", {"jawaban_akhir": ANSWER}),
-]
 FINAL_STATUS = "Selesai, jawaban telah diteruskan kepada pelapor"
 
 
@@ -80,16 +66,6 @@ def file_report(visitor: Visitor, report: dict = REPORT) -> str:
     code = text_of(page.get_data(as_text=True), "tracking-code")
     assert code and re.fullmatch(r"[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}", code), code
     return code
-
-
-def advance(factory, registry, actor, case_id: int, upto: int) -> None:
-    """Perform steps 1..upto-1 through the services (set-up for tests of one later step)."""
-    for no, user, action, fields in STEPS[: upto - 1]:
-        raw = dict(fields)
-        if no == 8:
-            raw["jawaban"] = STEPS[5][3]["jawaban"]
-        with transaction(factory) as s:
-            services.perform_step(s, registry, case_id, actor(user), action, raw, expected_version=None)
 
 
 @pytest.fixture

@@ -17,6 +17,33 @@ from runner.store import Case, HistoryEntry
 REPO = Path(__file__).resolve().parents[1]
 DEFINITIONS = REPO / "sop_definitions"
 DEMO_PASSWORD = "demo12345"
+ANSWER = "Jalan sudah ditambal oleh Dinas PUPR pada 3 Desember."
+
+# The LAPOR walk both the test-client and the browser suites follow:
+# (activity no, demo user, action, fields to fill in on top of what the page already holds)
+STEPS = [
+    (1, "admin_utama", "simpan", {"kanal": "web", "kategori": "Infrastruktur"}),
+    (2, "admin_utama", "valid", {"catatan_verifikasi": "Laporan lengkap."}),
+    (3, "admin_utama", "sampaikan", {"ringkasan_untuk_pimpinan": "Jalan rusak di depan pasar."}),
+    (4, "kadis", "teruskan", {"opd_tujuan": "dinkes", "isi_disposisi": "Segera koordinasikan penanganannya."}),
+    (5, "operator_opd.dinkes", "teruskan_ke_penghubung", {"catatan_operator": "Segera."}),
+    (6, "pejabat_penghubung.dinkes", "ajukan", {"jawaban": "Akan ditambal minggu ini."}),
+    (7, "kadis_opd.dinkes", "setujui", {"catatan_kadis_opd": "Disetujui."}),
+    (8, "operator_opd.dinkes", "kirim", {}),  # the answer of step 6 is already filled in
+    (9, "admin_utama", "teruskan", {"jawaban_akhir": ANSWER}),
+]
+
+
+def advance(factory, registry, actor_of, case_id: int, upto: int) -> None:
+    """Perform steps 1..upto-1 through the services (set-up for tests of one later step);
+    ``actor_of(username)`` gives the demo user's Actor."""
+    from runner import services
+    from runner.store import transaction
+
+    for no, user, action, fields in STEPS[: upto - 1]:
+        raw = {**fields, "jawaban": STEPS[5][3]["jawaban"]} if no == 8 else fields
+        with transaction(factory) as s:
+            services.perform_step(s, registry, case_id, actor_of(user), action, raw, expected_version=None)
 
 
 def make_app(db_url: str, **extra):
