@@ -94,11 +94,11 @@ REPORT = {"judul": "Jalan berlubang di Putussibau", "isi_laporan": "Lubang besar
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
-    """In CI (SOP_TEST_REQUIRE_ALL=1) a skipped PostgreSQL or browser test is a failure: those suites
-    must really run there, not quietly skip because a server or browser went missing."""
+    """In CI (SOP_TEST_REQUIRE_ALL=1) a skipped PostgreSQL, browser or package test is a failure: those
+    suites must really run there, not quietly skip because a server, browser or package index went missing."""
     outcome = yield
     report = outcome.get_result()
     if (os.environ.get("SOP_TEST_REQUIRE_ALL") == "1" and report.skipped
-            and (item.get_closest_marker("postgres") or item.get_closest_marker("browser"))):
+            and any(item.get_closest_marker(m) for m in ("postgres", "browser", "package"))):
         report.outcome = "failed"
         report.longrepr = f"required suite was skipped in CI: {report.longrepr}"

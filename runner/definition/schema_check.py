@@ -10,21 +10,23 @@ from __future__ import annotations
 import json
 import re
 from functools import lru_cache
-from pathlib import Path
-from typing import Any
+from importlib.resources import files
+from typing import Any, Mapping
 
 import jsonschema
-from jsonschema.exceptions import best_match
+from jsonschema.exceptions import ValidationError, best_match
 
 from ..yamlsource import SourceMap
 from .problems import Problem, json_path, suggest
 
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "sop.schema.json"
+# The schema ships inside the package (runner/schemas/); the repository's top-level
+# schemas/sop.schema.json, which editors point at, is a symlink to this file.
+SCHEMA = files("runner") / "schemas" / "sop.schema.json"
 
 
 @lru_cache(maxsize=1)
 def validator() -> jsonschema.Draft202012Validator:
-    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
     jsonschema.Draft202012Validator.check_schema(schema)
     return jsonschema.Draft202012Validator(schema)
 
@@ -37,7 +39,9 @@ def check(data: Any, smap: SourceMap, path: str) -> list[Problem]:
     return problems
 
 
-def _explain(error, smap: SourceMap, path: str) -> list[Problem]:
+def _explain(error: ValidationError, smap: SourceMap, path: str) -> list[Problem]:
+    schema: Mapping[str, Any] = error.schema if isinstance(error.schema, Mapping) else {}
+    instance: Any = error.instance
     if error.validator in ("oneOf", "anyOf") and error.context:
         deepest = best_match(error.context)
         if deepest is not None and len(deepest.absolute_path) >= len(error.absolute_path):
@@ -46,15 +50,15 @@ def _explain(error, smap: SourceMap, path: str) -> list[Problem]:
         where = tuple(error.absolute_path)
         pos = smap.locate(where)
         return [Problem(path, pos.line, pos.column, f"{json_path(where)}: {_short(error.instance)} is not valid here; "
-                        f"{_expected(error.schema)}")]
+                        f"{_expected(schema)}")]
     where = tuple(error.absolute_path)
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = set(error.schema.get("properties", {}))
+    if error.validator == "additionalProperties" and isinstance(instance, dict):
+        allowed = set(schema.get("properties", {}))
         out = []
-        for key in error.instance:
+        for key in instance:
             if key in allowed:
                 continue
-            if any(re.match(p, key) for p in error.schema.get("patternProperties", {})):
+            if any(re.match(p, key) for p in schema.get("patternProperties", {})):
                 continue
             pos = smap.locate(where + (key,), key=True)
             out.append(Problem(path, pos.line, pos.column,
@@ -65,17 +69,18 @@ def _explain(error, smap: SourceMap, path: str) -> list[Problem]:
     if error.validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
         return [Problem(path, pos.line, pos.column, f"{json_path(where)}: missing required field '{missing}'")]
-    if error.validator == "pattern" and error.schema.get("pattern") == "^[a-z][a-z0-9_]*$":
+    if error.validator == "pattern" and schema.get("pattern") == "^[a-z][a-z0-9_]*$":
         return [Problem(path, pos.line, pos.column,
                         f"{json_path(where)}: '{error.instance}' is not a valid id; use snake_case "
                         "(lowercase letters, digits, underscores, starting with a letter)")]
     if error.validator == "enum":
-        options = [str(o) for o in error.validator_value]
+        values: Any = error.validator_value
+        options = [str(o) for o in values]
         return [Problem(path, pos.line, pos.column,
                         f"{json_path(where)}: '{error.instance}' is not one of {', '.join(options)}"
                         f"{suggest(str(error.instance), options)}")]
     if error.validator == "propertyNames":
-        pos = smap.locate(where + (error.instance,), key=True)
+        pos = smap.locate(where + (instance,), key=True)
     return [Problem(path, pos.line, pos.column, f"{json_path(where)}: {error.message}")]
 
 
@@ -84,5 +89,5 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _expected(schema: dict) -> str:
-    return schema.get("description") or "see the schema"
+def _expected(schema: Mapping[str, Any]) -> str:
+    return str(schema.get("description") or "see the schema")
