@@ -11,9 +11,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from .durations import Duration
+
+if TYPE_CHECKING:  # at run time holidays stays a lazy import inside _holidays()
+    from holidays import HolidayBase
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _MAX_SCAN_DAYS = 3660  # a calendar with no working day at all must not loop forever
@@ -141,7 +145,7 @@ class Calendar:
 
 
 @lru_cache(maxsize=64)
-def _holidays(country: str, subdivision: str | None, categories: tuple[str, ...], year: int):
+def _holidays(country: str, subdivision: str | None, categories: tuple[str, ...], year: int) -> HolidayBase:
     import holidays
 
     return holidays.country_holidays(country, subdiv=subdivision, years=year, categories=categories)

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 import yaml
-from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+from yaml.error import Mark
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 MAX_BYTES = 1_000_000
 MAX_NODES = 200_000
@@ -43,7 +44,7 @@ _Loader.add_implicit_resolver(
     _BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
 
-Path = tuple  # a path into the document: ("activities", 3, "performers", 0)
+Path: TypeAlias = tuple[str | int, ...]  # a path into the document: ("activities", 3, "performers", 0)
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ class YamlSyntaxError(Exception):
         super().__init__("; ".join(p.message for p in problems))
 
 
-def _pos(mark) -> Position:
+def _pos(mark: Mark) -> Position:
     return Position(mark.line + 1, mark.column + 1)
 
 
@@ -129,7 +130,7 @@ class _Builder:
         self.problems: list[YamlProblem] = []
         self.count = 0
 
-    def build(self, node, path: Path) -> Any:
+    def build(self, node: Node, path: Path) -> Any:
         self.count += 1
         if self.count > MAX_NODES:
             if self.count == MAX_NODES + 1:

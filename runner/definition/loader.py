@@ -11,13 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections import deque
+from collections.abc import Hashable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .. import durations, yamlsource
 from ..errors import DefinitionError
-from ..working_time import WEEKDAYS, Calendar, parse_interval
+from ..working_time import WEEKDAYS, Calendar, Interval, parse_interval
 from . import schema_check
 from .model import (
     Action, Activity, End, Field, Flow, Identity, Official, Option, Role, Sop, Text, TimeLimit,
@@ -76,7 +77,7 @@ class _Builder:
         self.data, self.smap, self.path = data, smap, path
         self.problems: list[Problem] = []
 
-    def error(self, where: tuple, message: str, *, key: bool = False, severity: str = "error") -> None:
+    def error(self, where: yamlsource.Path, message: str, *, key: bool = False, severity: str = "error") -> None:
         pos = self.smap.locate(where, key=key)
         self.problems.append(Problem(self.path, pos.line, pos.column, f"{json_path(where)}: {message}", severity))
 
@@ -107,8 +108,8 @@ class _Builder:
             activities=activities, version=version, source_path=self.path,
         )
 
-    def _unique(self, ids: list, where: tuple, what: str, attr: str = "id") -> None:
-        seen: dict[Any, int] = {}
+    def _unique(self, ids: Sequence[Hashable], where: yamlsource.Path, what: str, attr: str = "id") -> None:
+        seen: dict[Hashable, int] = {}
         for i, value in enumerate(ids):
             if value in seen:
                 self.error(where + (i, attr), f"duplicate {what} '{value}' (also at {json_path(where + (seen[value],))})")
@@ -116,7 +117,7 @@ class _Builder:
                 seen[value] = i
 
     # -- identity and calendar ------------------------------------------------------------------
-    def _date(self, where: tuple, value: str | None) -> dt.date | None:
+    def _date(self, where: yamlsource.Path, value: str | None) -> dt.date | None:
         if value is None:
             return None
         try:
@@ -125,7 +126,7 @@ class _Builder:
             self.error(where, f"'{value}' is not a valid date")
             return None
 
-    def _identity(self, raw: dict) -> Identity:
+    def _identity(self, raw: Mapping[str, Any]) -> Identity:
         def official(key: str) -> Official | None:
             o = raw.get(key)
             return Official(o["position"], o["name"], o.get("nip", "")) if o else None
@@ -142,7 +143,7 @@ class _Builder:
                ("legal_basis", "qualifications", "related_sops", "equipment", "warnings", "recording", "remarks")},
         )
 
-    def _calendar(self, raw: dict | None) -> Calendar:
+    def _calendar(self, raw: Mapping[str, Any] | None) -> Calendar:
         if raw is None:
             return Calendar()
         where = ("calendar",)
@@ -153,7 +154,7 @@ class _Builder:
             return Calendar()
         hours = []
         for day in WEEKDAYS:
-            intervals = []
+            intervals: list[Interval] = []
             for k, text in enumerate(raw["hours"].get(day, [])):
                 try:
                     iv = parse_interval(text)
@@ -188,14 +189,14 @@ class _Builder:
         )
 
     # -- roles, fields, activities, flows -------------------------------------------------------
-    def _role(self, i: int, raw: dict) -> Role:
+    def _role(self, i: int, raw: Mapping[str, Any]) -> Role:
         role = Role(raw["id"], raw["name"], raw.get("description", ""), bool(raw.get("unit_scoped", False)),
                     bool(raw.get("external", False)))
         if role.external and role.unit_scoped:
             self.error(("roles", i, "unit_scoped"), "an external role cannot be scoped to a unit")
         return role
 
-    def _role_refs(self, where: tuple, ids: list[str], *, allow_external: bool) -> tuple[str, ...]:
+    def _role_refs(self, where: yamlsource.Path, ids: list[str], *, allow_external: bool) -> tuple[str, ...]:
         for k, rid in enumerate(ids):
             role = self.role_ids.get(rid)
             if role is None:
@@ -204,7 +205,7 @@ class _Builder:
                 self.error(where + (k,), f"role '{rid}' is external (no account) and cannot perform a step")
         return tuple(ids)
 
-    def _fields(self, where: tuple, raw: list[dict]) -> tuple[Field, ...]:
+    def _fields(self, where: yamlsource.Path, raw: Sequence[Mapping[str, Any]]) -> tuple[Field, ...]:
         fields = []
         for k, f in enumerate(raw):
             w = where + (k,)
@@ -226,7 +227,7 @@ class _Builder:
         self._unique([f.id for f in fields], where, "field")
         return tuple(fields)
 
-    def _activity(self, i: int, raw: dict) -> Activity:
+    def _activity(self, i: int, raw: Mapping[str, Any]) -> Activity:
         w = ("activities", i)
         flow = raw.get("flow", self.flow_ids[0])
         if flow not in self.flow_ids:
@@ -264,7 +265,7 @@ class _Builder:
             note=raw.get("note", ""), fields=fields, actions=tuple(actions),
         )
 
-    def _flow(self, i: int, raw: dict, activities: tuple[Activity, ...]) -> Flow:
+    def _flow(self, i: int, raw: Mapping[str, Any], activities: tuple[Activity, ...]) -> Flow:
         w = ("flows", i)
         mine = {a.id for a in activities if a.flow == raw["id"]}
         if raw["start"] not in mine:
@@ -301,7 +302,7 @@ class _Builder:
                                f"'{action.to}' belongs to flow '{target_flow}', not '{a.flow}'")
 
 
-def _text(raw: str | dict) -> Text:
+def _text(raw: str | Mapping[str, str]) -> Text:
     if isinstance(raw, str):
         return Text(raw)
     return Text(raw["id"], tuple(sorted((k, v) for k, v in raw.items() if k != "id")))

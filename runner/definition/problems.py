@@ -23,7 +23,7 @@ class Problem:
         return f"{self.path}:{self.line}:{self.column}: {self.severity}: {self.message}"
 
 
-def json_path(path: Iterable) -> str:
+def json_path(path: Iterable[str | int]) -> str:
     """('activities', 3, 'performers', 0) -> 'activities[3].performers[0]'."""
     out = ""
     for part in path:

@@ -42,10 +42,11 @@ def seed(session: Session, registry: Registry) -> list[DemoAccount]:
             if role.external or role.id in seen:
                 continue
             seen.add(role.id)
-            targets = [(f"{role.id}.{u}", u, n) for u, n in DEMO_UNITS] if role.unit_scoped else [(role.id, None, None)]
-            for username, unit_id, unit_name in targets:
+            targets: list[tuple[str, str | None, str | None]] = (
+                [(f"{role.id}.{u}", u, n) for u, n in DEMO_UNITS] if role.unit_scoped else [(role.id, None, None)])
+            for username, unit, unit_name in targets:
                 if session.scalar(select(User).where(User.username == username)) is None:
-                    create_user(session, username, DEMO_PASSWORD, roles=[role.id], unit_id=unit_id,
+                    create_user(session, username, DEMO_PASSWORD, roles=[role.id], unit_id=unit,
                                 full_name=f"{role.name} ({unit_name})" if unit_name else f"{role.name} (demo)")
                 accounts.append(DemoAccount(username, DEMO_PASSWORD, role.name, unit_name))
     return accounts
