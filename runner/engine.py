@@ -1,50 +1,60 @@
-"""The interpreter: given a case's state, a user and an action, is the move allowed and where does it go?
+"""The interpreter: ``transitions`` decides whether a move is allowed, and makes it.
 
 One ``transitions.Machine`` is built per definition version and shared by every case of that version
-(the library's "one machine, many models" pattern): states are activity and end ids, triggers are
-``<activity>__<action>``, and each transition's condition is a Python callable checking the actor's
-role and unit. No string from YAML is ever handed to ``transitions`` as a callback, because it would
-resolve dotted names by importing them.
+(the library's "one machine, many models" pattern). Its states are the activity and end ids plus one
+``__new__`` state from which each flow's ``start__<flow>`` trigger opens a case; every action is a
+transition ``<activity>__<action>`` carrying three callables (never a string from YAML, which
+``transitions`` would resolve by importing dotted names):
 
-Cases are not registered with the machine. For each move a throw-away token carrying the current
-state is triggered directly through ``machine.events``; this keeps the machine free of per-case
-memory and safe to share between threads and requests.
+* a **condition** asking the access policy whether the actor may perform the step (so a wrong role or
+  unit is refused by the machine itself: the trigger returns False and nothing moves);
+* a **before** callback cleaning the step's form against its fields, raising ``InvalidForm`` — it runs
+  only once the condition passed, so a person who may not act never learns what the form expects;
+* an **after** callback computing what the step writes: its next due time in working time and the
+  finished ``Step`` record the service persists.
+
+Cases are never added to the machine. Each move triggers a throw-away ``_Move`` model (state plus what
+the callbacks need) through ``machine.events``; the machine holds no per-case memory and is safe to
+share between threads and requests.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, cast
 
-from transitions import Machine, State
+from transitions import EventData, Machine, State
 
-from . import forms
-from .definition.model import Action, Activity, Flow, Sop
+from . import access, forms
+from .access import Actor
+from .definition.model import Action, Activity, Field, Flow, Sop
 from .errors import InvalidForm, NotAllowed
 
+NEW = "__new__"  # the state a case is in before it exists; only start triggers leave it
 
-@dataclass(frozen=True)
-class Actor:
-    """Who is acting: an account's roles and unit, or the public (no account)."""
-
-    user_id: int | None
-    name: str
-    roles: frozenset[str]
-    unit: str | None = None
-
-    @classmethod
-    def public(cls, role: str, name: str = "") -> "Actor":
-        return cls(None, name, frozenset({role}), None)
+__all__ = ["NEW", "Actor", "Engine", "Opening", "Step", "start_trigger", "trigger_name"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
+class Opening:
+    """The outcome of opening a case, ready to be persisted in one transaction."""
+
+    flow: Flow
+    target: str
+    values: dict[str, Any]
+    due_at: dt.datetime | None
+    due_advisory: bool
+    acting_role: str  # "" when the scheduler opened it
+
+
+@dataclass(frozen=True, slots=True)
 class Step:
     """The outcome of one allowed move, ready to be persisted in one transaction."""
 
-    activity: Activity | None
-    action: Action | None
-    source: str | None
+    activity: Activity
+    action: Action
+    source: str
     target: str
     values: dict[str, Any]
     unit: str | None
@@ -54,54 +64,122 @@ class Step:
     acting_role: str
 
 
-class _Token:
-    __slots__ = ("state",)
+class _Move:
+    """The model ``transitions`` moves for one call; dropped afterwards."""
 
-    def __init__(self, state: str):
+    __slots__ = ("state", "actor", "case_unit", "raw", "now", "units", "role", "values", "result")
+
+    def __init__(self, state: str, actor: Actor | None, case_unit: str | None, raw: Mapping[str, Any],
+                 now: dt.datetime, units: Mapping[str, str]):
         self.state = state
+        self.actor = actor
+        self.case_unit = case_unit
+        self.raw = raw
+        self.now = now
+        self.units = units
+        self.role: str | None = None
+        self.values: dict[str, Any] = {}
+        self.result: Step | Opening | None = None
 
 
 def trigger_name(activity_id: str, action_id: str) -> str:
     return f"{activity_id}__{action_id}"
 
 
+def start_trigger(flow_id: str) -> str:
+    return f"start__{flow_id}"
+
+
+Callback = Callable[[EventData], Any]
+
+
 class Engine:
     def __init__(self, sop: Sop):
         self.sop = sop
-        states = [State(a.id) for a in sop.activities] + [
+        states = [State(NEW)] + [State(a.id) for a in sop.activities] + [
             State(e.id, final=True) for f in sop.flows for e in f.ends
         ]
         self.machine = Machine(
-            model=None, states=states, initial=sop.flows[0].start, auto_transitions=False,
-            send_event=True, ignore_invalid_triggers=False, name=f"{sop.id}@{sop.version[:8]}",
+            model=None, states=states, initial=NEW, auto_transitions=False, send_event=True,
+            ignore_invalid_triggers=False, name=f"{sop.id}@{sop.version[:8]}",
         )
-        self._actions: dict[str, tuple[Activity, Action]] = {}
+        self._actions: dict[str, tuple[tuple[str, Action], ...]] = {}
+        for flow in sop.flows:
+            self.machine.add_transition(
+                start_trigger(flow.id), NEW, flow.start, conditions=[self._may_start(flow)],
+                before=[self._cleaner(flow.intake, ())], after=[self._opened(flow)],
+            )
         for activity in sop.activities:
+            names = []
             for action in activity.actions:
                 name = trigger_name(activity.id, action.id)
-                self._actions[name] = (activity, action)
-                self.machine.add_transition(name, activity.id, action.to, conditions=[self._guard])
+                names.append((name, action))
+                self.machine.add_transition(
+                    name, activity.id, action.to, conditions=[self._may_act(activity)],
+                    before=[self._cleaner(activity.fields, action.requires)], after=[self._performed(activity, action)],
+                )
+            self._actions[activity.id] = tuple(names)
+
+    # -- callbacks handed to transitions ----------------------------------------------------------
+    def _may_act(self, activity: Activity) -> Callback:
+        sop = self.sop
+
+        def condition(event: EventData) -> bool:
+            move = cast(_Move, event.model)
+            move.role = access.acting_role(sop, activity, move.actor, move.case_unit) if move.actor else None
+            return move.role is not None
+
+        return condition
+
+    def _may_start(self, flow: Flow) -> Callback:
+        def condition(event: EventData) -> bool:
+            move = cast(_Move, event.model)
+            move.role = access.starting_role(flow, move.actor)
+            return move.role is not None
+
+        return condition
+
+    @staticmethod
+    def _cleaner(fields: tuple[Field, ...], requires: tuple[str, ...]) -> Callback:
+        def before(event: EventData) -> None:
+            move = cast(_Move, event.model)
+            values, errors = forms.clean(fields, move.raw, also_required=requires, units=move.units)
+            if errors:
+                raise InvalidForm(errors)
+            move.values = values
+
+        return before
+
+    def _opened(self, flow: Flow) -> Callback:
+        def after(event: EventData) -> None:
+            move = cast(_Move, event.model)
+            due_at, advisory = self.due(move.state, move.now)
+            move.result = Opening(flow, move.state, move.values, due_at, advisory, move.role or "")
+
+        return after
+
+    def _performed(self, activity: Activity, action: Action) -> Callback:
+        sop = self.sop
+
+        def after(event: EventData) -> None:
+            move = cast(_Move, event.model)
+            unit = move.values.get(action.assign_unit) if action.assign_unit else move.case_unit
+            due_at, advisory = self.due(move.state, move.now)
+            move.result = Step(activity, action, activity.id, move.state, move.values, unit, due_at, advisory,
+                               sop.is_end(move.state), move.role or "")
+
+        return after
 
     # -- questions --------------------------------------------------------------------------------
-    def acting_role(self, activity: Activity, actor: Actor, case_unit: str | None) -> str | None:
-        """The role under which ``actor`` may perform ``activity`` on a case of ``case_unit``, if any."""
-        for role_id in activity.performers:
-            if role_id not in actor.roles:
-                continue
-            role = self.sop.role(role_id)
-            if role.unit_scoped and (case_unit is None or actor.unit != case_unit):
-                continue
-            return role_id
-        return None
-
     def open_actions(self, state: str, case_unit: str | None, actor: Actor) -> tuple[Action, ...]:
-        activity = self.sop.activity(state)
-        if activity is None or self.acting_role(activity, actor, case_unit) is None:
-            return ()
-        return tuple(self._actions[t][1] for t in self.machine.get_triggers(state) if t in self._actions)
+        """The actions ``actor`` may take now, as the machine's own conditions answer it."""
+        move = _Move(state, actor, case_unit, {}, dt.datetime.now(dt.timezone.utc), {})
+        return tuple(action for name, action in self._actions.get(state, ()) if self._passes(name, move))
 
-    def may_start(self, flow: Flow, actor: Actor) -> bool:
-        return bool(set(flow.started_by) & actor.roles)
+    def _passes(self, name: str, move: _Move) -> bool:
+        event = self.machine.events[name]
+        data = EventData(self.machine.get_state(move.state), event, self.machine, move, (), {})
+        return any(all(c.check(data) for c in t.conditions) for t in event.transitions[move.state])
 
     def due(self, state: str, started: dt.datetime) -> tuple[dt.datetime | None, bool]:
         activity = self.sop.activity(state)
@@ -110,21 +188,15 @@ class Engine:
         return self.sop.calendar.add(started, activity.time_limit.duration), activity.time_limit.advisory
 
     # -- moves ------------------------------------------------------------------------------------
-    def start(self, flow: Flow, actor: Actor | None, raw: Mapping[str, Any], now: dt.datetime) -> Step:
+    def start(self, flow: Flow, actor: Actor | None, raw: Mapping[str, Any], now: dt.datetime) -> Opening:
         """Open a case of ``flow``; ``actor`` None means the scheduler (for scheduled flows)."""
-        if actor is not None:
-            if not self.may_start(flow, actor):
-                raise NotAllowed(f"none of your roles may start '{flow.name}'")
-            role = next(r for r in flow.started_by if r in actor.roles)
-        elif flow.schedule is None:
-            raise NotAllowed(f"'{flow.name}' is started by a person, not the scheduler")
-        else:
-            role = ""
-        values, errors = forms.clean(flow.intake, raw)
-        if errors:
-            raise InvalidForm(errors)
-        due_at, advisory = self.due(flow.start, now)
-        return Step(None, None, None, flow.start, values, None, due_at, advisory, False, role)
+        move = _Move(NEW, actor, None, raw, now, {})
+        if not self._trigger(start_trigger(flow.id), move):
+            if actor is None:
+                raise NotAllowed(f"'{flow.name}' is started by a person, not the scheduler")
+            raise NotAllowed(f"none of your roles may start '{flow.name}'", roles=flow.started_by)
+        assert isinstance(move.result, Opening)
+        return move.result
 
     def perform(
         self,
@@ -139,33 +211,14 @@ class Engine:
         activity = self.sop.activity(state)
         if activity is None:
             raise NotAllowed("this case has finished; no step is open")
-        action = activity.action(action_id)
-        if action is None:
+        name = trigger_name(activity.id, action_id)
+        if name not in self.machine.events:
             raise NotAllowed(f"'{action_id}' is not an action of step {activity.no}")
-        role = self.acting_role(activity, actor, case_unit)
-        if role is None:
-            raise NotAllowed(_refusal(self.sop, activity, case_unit))
-        values, errors = forms.clean(activity.fields, raw, also_required=action.requires, units=units)
-        if errors:
-            raise InvalidForm(errors)
-        token = _Token(state)
-        moved = self.machine.events[trigger_name(activity.id, action.id)].trigger(
-            token, actor=actor, case_unit=case_unit
-        )
-        if not moved:  # pragma: no cover - the guard is the same check as acting_role above
-            raise NotAllowed(_refusal(self.sop, activity, case_unit))
-        unit = values.get(action.assign_unit) if action.assign_unit else case_unit
-        due_at, advisory = self.due(token.state, now)
-        return Step(activity, action, state, token.state, values, unit, due_at, advisory,
-                    self.sop.is_end(token.state), role)
+        move = _Move(state, actor, case_unit, raw, now, units)
+        if not self._trigger(name, move):
+            raise access.refusal(self.sop, activity, case_unit, units.get(case_unit) if case_unit else None)
+        assert isinstance(move.result, Step)
+        return move.result
 
-    def _guard(self, event) -> bool:
-        activity, _ = self._actions[event.event.name]
-        return self.acting_role(activity, event.kwargs["actor"], event.kwargs["case_unit"]) is not None
-
-
-def _refusal(sop: Sop, activity: Activity, case_unit: str | None) -> str:
-    names = ", ".join(sop.role(r).name for r in activity.performers)
-    scoped = any(sop.role(r).unit_scoped for r in activity.performers)
-    where = " of the case's unit" if scoped and case_unit else ""
-    return f"step {activity.no} is performed by {names}{where}"
+    def _trigger(self, name: str, move: _Move) -> bool:
+        return bool(self.machine.events[name].trigger(move))

@@ -2,20 +2,31 @@
 
     SopError
     ├── DefinitionError            a definition file has problems (carries every Problem at once)
-    ├── NotFound                   no such case, tracking code, user or definition
+    │   └── StoredVersionError     a version stored for running cases cannot be read at all
+    ├── NotFound                   no such case, tracking code, user or definition — or one the
+    │                              actor may not see (the two are indistinguishable on purpose)
     ├── NotAllowed                 this user may not do this (wrong role, wrong unit, not their turn)
     ├── InvalidForm                form data failed the step's field rules (carries per-field messages)
+    ├── InvalidInput               a value given to a command or service is unacceptable
+    │                              (a username, a password, an unknown role)
     ├── CaseMovedOn                the case changed since the user loaded it (stale form, lost race)
-    └── ConfigurationError         the installation itself is wrong (bad URL, missing directory)
+    ├── StorageError               the database refused a write for a reason other than a race
+    └── ConfigurationError         the installation itself is wrong (bad URL, missing directory,
+                                   no tables, no definition that loads); carries a hint
 
-The web layer maps NotFound→404, NotAllowed→403, InvalidForm→400 (form shown again),
-CaseMovedOn→409; the CLI prints the message and exits non-zero. None of them is ever shown as a
-traceback to a user.
+Nothing else escapes ``runner`` on purpose: a standard exception leaving a service is a bug.
+The web layer maps NotFound→404, NotAllowed→403, InvalidForm/InvalidInput→400 (form shown again),
+CaseMovedOn→409, StorageError and StoredVersionError→503 with a readable page; the CLI prints the
+message (and hint) and exits non-zero. None of them is ever shown to a user as a traceback.
 """
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import TYPE_CHECKING, Iterable, Mapping
+
+if TYPE_CHECKING:  # pragma: no cover - typing only; problems.py imports nothing from here
+    from .definition.problems import Problem
+    from .forms import FieldError
 
 
 class SopError(Exception):
@@ -23,28 +34,60 @@ class SopError(Exception):
 
 
 class DefinitionError(SopError):
-    def __init__(self, problems):
+    """A definition has problems; ``problems`` holds all of them, each with its position."""
+
+    def __init__(self, problems: Iterable[Problem]):
         self.problems = list(problems)
         super().__init__("\n".join(p.format() for p in self.problems))
 
 
+class StoredVersionError(DefinitionError):
+    """A definition version stored in the database (one running cases point at) cannot be read.
+
+    Stored versions are trusted history and are never re-validated; this is raised only when the text
+    is unreadable at all (corrupt, or written by a newer release's format)."""
+
+
 class NotFound(SopError):
-    pass
+    """Nothing by that name — or nothing this actor may see, which must look exactly the same."""
 
 
 class NotAllowed(SopError):
-    pass
+    """The actor may not do this. ``roles`` and ``unit`` say who may, for a message that helps."""
+
+    def __init__(self, message: str, *, roles: tuple[str, ...] = (), unit: str | None = None):
+        self.roles = roles
+        self.unit = unit
+        super().__init__(message)
 
 
 class InvalidForm(SopError):
-    def __init__(self, errors: Mapping[str, str]):
+    """Form data failed the field rules; ``errors`` maps each field id to its FieldError."""
+
+    def __init__(self, errors: Mapping[str, FieldError]):
         self.errors = dict(errors)
         super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
 
 
+class InvalidInput(SopError):
+    """A value handed to a service or command is unacceptable (not a form field of a step)."""
+
+
 class CaseMovedOn(SopError):
-    pass
+    """The case is no longer where the user's form found it; nothing of theirs was written."""
+
+
+class StorageError(SopError):
+    """The database refused a write for a reason other than a lost race (logged with its cause)."""
 
 
 class ConfigurationError(SopError):
-    pass
+    """The installation is wrong. ``hint`` says what to do; the CLI and the boot log print it."""
+
+    def __init__(self, message: str, hint: str = ""):
+        self.hint = hint
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        base = super().__str__()
+        return f"{base}\nhint: {self.hint}" if self.hint else base

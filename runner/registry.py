@@ -2,7 +2,8 @@
 
 Building a ``transitions`` Machine is the expensive part of interpreting an SOP, so each version's
 Engine is cached here by its content hash. Old versions still referenced by running cases are
-rebuilt from the source text stored in the database the first time one of their cases is touched.
+rebuilt from the source text stored in the database the first time one of their cases is touched —
+as trusted history (``definition.stored``), never re-validated by this release's rules.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from pathlib import Path
 from typing import Iterable
 
 from . import yamlsource
-from .definition import Problem, Sop, load_file, load_text
+from .definition import Problem, Sop, load_file
+from .definition.stored import FORMAT, load_stored
 from .engine import Engine
 from .errors import ConfigurationError, DefinitionError
 
@@ -93,11 +95,13 @@ class Registry:
                 engine = self._engines.setdefault(sop.version, Engine(sop))
         return engine
 
-    def engine_for_version(self, version: str, source: str, path: str = "<database>") -> Engine:
-        """The engine of a stored version (a case's), rebuilding it from ``source`` when not cached."""
+    def engine_for_version(self, version: str, source: str, path: str = "<database>", fmt: int = FORMAT) -> Engine:
+        """The engine of a stored version (a case's), rebuilding it from ``source`` when not cached.
+
+        Raises StoredVersionError only when the stored text cannot be read at all."""
         engine = self._engines.get(version)
         if engine is None:
-            sop = load_text(source, path)
+            sop = load_stored(source, fmt, path)
             with self._lock:
                 engine = self._engines.setdefault(version, Engine(sop))
         return engine

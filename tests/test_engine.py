@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from conftest import REPORT
-from runner.engine import Actor, Engine
+from runner.engine import NEW, Actor, Engine
 from runner.errors import InvalidForm, NotAllowed
 
 WIB = ZoneInfo("Asia/Pontianak")
@@ -80,9 +80,10 @@ def test_the_machine_is_shared_and_keeps_no_cases(engine):
 
 def test_states_and_triggers_come_from_the_definition(sop, engine):
     states = set(engine.machine.states)
-    assert states == {a.id for a in sop.activities} | {"selesai", "tidak_valid", "tidak_diteruskan", "terarsip"}
+    assert states == {a.id for a in sop.activities} | {"selesai", "tidak_valid", "tidak_diteruskan", "terarsip", NEW}
     triggers = {name for name in engine.machine.events}
-    assert triggers == {f"{a}__{x}" for a, (_, actions) in OPEN.items() for x in actions}
+    assert triggers == {f"{a}__{x}" for a, (_, actions) in OPEN.items() for x in actions} | {
+        "start__pengaduan", "start__rekap_bulanan"}
 
 
 def test_no_string_callbacks_reach_transitions(engine):
@@ -97,8 +98,9 @@ def test_no_string_callbacks_reach_transitions(engine):
                 for c in t.conditions:
                     assert callable(c.func) and not isinstance(c.func, str), name
                     assert c.target is True
-                assert t.before == [] and t.after == [] and t.prepare == []
-    assert count == sum(len(actions) for _, actions in OPEN.values())
+                assert len(t.before) == 1 and len(t.after) == 1 and t.prepare == []
+                assert all(callable(f) and not isinstance(f, str) for f in [*t.before, *t.after]), name
+    assert count == sum(len(actions) for _, actions in OPEN.values()) + 2  # and one start per flow
     for state in machine.states.values():
         assert state.on_enter == [] and state.on_exit == []
     assert machine.before_state_change == [] and machine.after_state_change == []
@@ -146,7 +148,7 @@ def test_wrong_role_is_refused(engine):
 def test_unit_scoped_role_of_another_unit_is_refused(engine):
     with pytest.raises(NotAllowed) as info:
         do(engine, "terima_disposisi", OPERATOR_DISDIK, "teruskan_ke_penghubung", unit="dinkes")
-    assert str(info.value) == "step 5 is performed by Operator OPD of the case's unit"
+    assert str(info.value) == "step 5 is performed by Operator OPD of Dinas Kesehatan"
     assert do(engine, "terima_disposisi", OPERATOR, "teruskan_ke_penghubung", unit="dinkes").target == "koordinasi_jawaban"
 
 
@@ -183,6 +185,24 @@ def test_action_requires_its_own_fields(engine):
     assert do(engine, "verifikasi_laporan", ADMIN, "valid", {}).target == "sampaikan_ke_pimpinan"
 
 
+def test_the_machine_itself_refuses(engine, monkeypatch):
+    """transitions' conditions are the only guard: forced to pass, the wrong role gets through."""
+    from transitions.core import Condition
+
+    with pytest.raises(NotAllowed):
+        do(engine, "input_laporan", KADIS, "simpan", {"kanal": "web"})
+    monkeypatch.setattr(Condition, "check", lambda self, event_data: True)
+    assert do(engine, "input_laporan", KADIS, "simpan", {"kanal": "web"}).target == "verifikasi_laporan"
+    assert [a.id for a in engine.open_actions("input_laporan", None, KADIS)] == ["simpan"]
+
+
+def test_refusal_says_who_may_act(engine):
+    with pytest.raises(NotAllowed) as info:
+        do(engine, "terima_disposisi", OPERATOR_DISDIK, "teruskan_ke_penghubung")
+    assert "Operator" in str(info.value) and "Dinas Kesehatan" in str(info.value)
+    assert info.value.unit == "Dinas Kesehatan" and info.value.roles
+
+
 def test_refusal_comes_before_form_checks(engine):
     # someone who may not act learns that, not what the form lacks
     with pytest.raises(NotAllowed):
@@ -193,7 +213,7 @@ def test_refusal_comes_before_form_checks(engine):
 def test_start_a_report(engine, sop):
     flow = sop.flow("pengaduan")
     step = engine.start(flow, PELAPOR, REPORT, NOW)
-    assert (step.target, step.acting_role, step.unit, step.finished) == ("input_laporan", "pelapor", None, False)
+    assert (step.target, step.acting_role, step.flow) == ("input_laporan", "pelapor", flow)
     assert step.values["judul"] == REPORT["judul"] and step.values["lokasi"] is None
     assert engine.start(flow, ADMIN, REPORT, NOW).acting_role == "admin_utama"
     with pytest.raises(NotAllowed):

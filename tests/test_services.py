@@ -13,7 +13,7 @@ from sqlalchemy import event, func, select
 from conftest import LAPOR, REPORT
 from runner import services
 from runner.engine import Actor
-from runner.errors import CaseMovedOn, InvalidForm, NotAllowed, NotFound
+from runner.errors import CaseMovedOn, ConfigurationError, InvalidForm, NotAllowed, NotFound
 from runner.registry import Registry
 from runner.store import Case, Definition, HistoryEntry, transaction
 
@@ -108,7 +108,7 @@ def test_full_walk(factory, registry, actors):
             assert (case_id in waiting_ids(factory, registry, actors[u])) is (u == user), (no, u)
         # the outsider never sees it, by any door
         assert case_id not in browse_ids(factory, registry, actors[OUTSIDER])
-        with factory() as s, pytest.raises(NotAllowed):
+        with factory() as s, pytest.raises(NotFound):  # as if it did not exist
             services.case_view(s, registry, case_id, actors[OUTSIDER])
         with factory() as s:
             view = services.case_view(s, registry, case_id, actors[user], now=now)
@@ -187,9 +187,11 @@ def test_agency_staff_may_browse_every_case_but_act_on_none(factory, registry, a
 def test_wrong_user_is_refused_and_nothing_is_written(factory, registry, actors):
     case_id, _ = start(factory, registry)
     walk_to(factory, registry, actors, case_id, 4)
-    for user in ("admin_utama", "kadis", OUTSIDER, "pejabat_penghubung.dinkes"):
+    for user in ("admin_utama", "kadis", "pejabat_penghubung.dinkes"):
         with pytest.raises(NotAllowed):
             act(factory, registry, case_id, actors[user], "teruskan_ke_penghubung", {})
+    with pytest.raises(NotFound):  # another OPD may not even see it
+        act(factory, registry, case_id, actors[OUTSIDER], "teruskan_ke_penghubung", {})
     row = case_row(factory, case_id)
     assert (row.state, row.version) == ("terima_disposisi", 5)
     assert len(entries(factory, case_id)) == 5
@@ -401,7 +403,7 @@ def test_unpublished_definition_cannot_start_cases(factory, registry, tmp_path, 
     with open(tmp_path / "laporisp4n.yaml", "a", encoding="utf-8") as f:
         f.write("# edited on disk, not yet loaded\n")
     edited = Registry.from_directory(tmp_path)
-    with factory() as s, pytest.raises(LookupError):
+    with factory() as s, pytest.raises(ConfigurationError, match="not published"):
         services.start_case(s, edited, "laporisp4n", "pengaduan", REPORT, actor=PELAPOR)
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from conftest import REPORT
 from runner import services
 from runner.engine import Actor
-from runner.errors import CaseMovedOn, InvalidForm, NotAllowed
+from runner.errors import CaseMovedOn, InvalidForm, NotAllowed, NotFound
 from runner.store import Case, HistoryEntry, transaction
 
 PEOPLE = ["admin_utama", "kadis", "kabid", "kasi", "operator_opd.dinkes", "operator_opd.disdik",
@@ -68,7 +68,7 @@ def test_a_case_only_moves_along_the_definition(factory, registry, people, data)
         try:
             with transaction(factory) as s:
                 services.perform_step(s, registry, case_id, people[who], action, form, expected_version=version)
-        except (NotAllowed, InvalidForm, CaseMovedOn) as refused:
+        except (NotAllowed, NotFound, InvalidForm, CaseMovedOn) as refused:
             assert str(refused)  # every refusal says why
             assert _snapshot(factory, case_id) == (state, version, unit, rows)
             continue

@@ -4,17 +4,19 @@ Every function takes a SQLAlchemy Session (and the Registry of loaded definition
 of work on it; the caller owns the transaction. No Flask here.
 """
 
-from .accounts import actor_for, authenticate, create_user, ensure_unit, get_user, units
+from .accounts import actor_for, authenticate, check_roles, create_user, ensure_unit, get_user, units
 from .cases import (
-    CaseView, PublicView, case_view, perform_step, public_flows, public_role, start_case, startable_flows, track,
+    AfterStep, CasePosition, CaseView, PublicView, after_step, case_position, case_view, perform_step, public_flow, public_flows, start_case, startable_flow,
+    startable_flows, track,
 )
 from .inbox import CaseRow, browse, for_information, waiting
 from .publishing import last_good_versions, publish, publish_all
 from .schedule import PeriodFigures, period_figures, tick
+from .startup import Runtime, open_runtime
 
 __all__ = [
-    "CaseRow", "CaseView", "PeriodFigures", "PublicView", "actor_for", "authenticate", "browse", "case_view",
-    "create_user", "ensure_unit", "for_information", "last_good_versions", "get_user", "perform_step", "period_figures", "public_flows", "public_role",
-    "publish", "publish_all", "startable_flows",
-    "start_case", "tick", "track", "units", "waiting",
+    "AfterStep", "CasePosition", "CaseRow", "CaseView", "after_step", "case_position", "PeriodFigures", "PublicView", "Runtime", "actor_for", "authenticate", "browse", "check_roles",
+    "case_view", "create_user", "ensure_unit", "for_information", "get_user", "last_good_versions",
+    "open_runtime", "perform_step", "period_figures", "public_flow", "public_flows", "publish", "publish_all",
+    "start_case", "startable_flow", "startable_flows", "tick", "track", "units", "waiting",
 ]

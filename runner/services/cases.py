@@ -4,12 +4,17 @@ Each function is one unit of work on the Session it is given; the caller commits
 ``runner.store.transaction``). The state change, the case's data and the history row are flushed
 together, and the case's optimistic ``version`` guarantees that of two people acting on the same
 step exactly one wins; the other gets CaseMovedOn and nothing of theirs is written.
+
+Who may see or act is the access policy's answer (``runner.access``), asked through the engine for
+acting; a case the actor may not see is reported as NotFound, exactly like one that does not exist.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -18,15 +23,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..definition import Activity, Action, End, Field, Flow, Sop
-from ..engine import Actor, Engine, Step
-from ..errors import CaseMovedOn, NotAllowed, NotFound
+from .. import access
+from ..access import Actor
+from ..definition import Activity, Action, End, Field, Flow, Sop, Text
+from ..engine import Engine, Step
+from ..errors import CaseMovedOn, NotAllowed, NotFound, StorageError
+from ..logs import event
 from ..registry import Registry
-from ..store import Case, HistoryEntry
+from ..store import Case, HistoryEntry, violates
 from .accounts import units as unit_names
-from .publishing import current_row
+from .publishing import current_row, engine_of_row
 
+log = logging.getLogger(__name__)
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read over the phone
+_MAX_CASE_ID = 2**31 - 1  # the id column is a 32-bit integer on PostgreSQL
 
 
 def utcnow() -> dt.datetime:
@@ -44,8 +54,21 @@ def normalise_code(text: str) -> str:
 
 
 def engine_of(registry: Registry, case: Case) -> Engine:
-    d = case.definition
-    return registry.engine_for_version(d.version, d.source, d.source_path)
+    return engine_of_row(registry, case.definition)
+
+
+def _visible_case(session: Session, registry: Registry, case_id: int, actor: Actor, *,
+                  fresh: bool = False) -> tuple[Case, Engine]:
+    """The case and its engine, or NotFound — also when the actor may not see it (no probing)."""
+    case = session.get(Case, case_id, populate_existing=fresh) if 0 < case_id <= _MAX_CASE_ID else None
+    if case is None:
+        raise NotFound(f"no case {case_id}")
+    engine = engine_of(registry, case)
+    if not access.may_view(engine.sop, case.state, actor, case.unit_id):
+        event(log, "case.hidden", logging.WARNING, case=case_id, roles=",".join(sorted(actor.roles)),
+              unit=actor.unit or "-")
+        raise NotFound(f"no case {case_id}")
+    return case, engine
 
 
 # -- starting -------------------------------------------------------------------------------------
@@ -62,7 +85,12 @@ def start_case(
     if flow is None:
         raise NotFound(f"SOP '{sop_id}' has no flow '{flow_id}'")
     engine = registry.engine(sop)
-    step = engine.start(flow, actor, raw, now)
+    try:
+        step = engine.start(flow, actor, raw, now)
+    except NotAllowed as exc:
+        event(log, "case.start_refused", logging.WARNING, sop=sop.id, flow=flow.id,
+              roles=",".join(sorted(actor.roles)) if actor else "scheduler", reason=str(exc))
+        raise
     definition = current_row(session, sop)
     values = {k: v for k, v in step.values.items() if v is not None}
     title = str(values.get(flow.title_field, "")) if flow.title_field else ""
@@ -82,6 +110,7 @@ def start_case(
         activity=None, action=None, from_state=None, to_state=step.target, data=values, due_at=None,
     ))
     session.flush()
+    event(log, "case.started", case=case.id, sop=sop.id, flow=flow.id, role=step.acting_role or "scheduler")
     return case
 
 
@@ -102,21 +131,49 @@ def perform_step(
     ``expected_version`` is the version the user's form was rendered from: if the case has moved on
     since, the submission is refused (a stale or double-submitted form must not act twice).
     """
+    started = time.perf_counter()
     now = now or utcnow()
-    case = session.get(Case, case_id, populate_existing=True)
-    if case is None:
-        raise NotFound(f"no case {case_id}")
-    engine = engine_of(registry, case)
+    case, engine = _visible_case(session, registry, case_id, actor, fresh=True)
+    fields = {"case": case.id, "sop": case.sop_id, "activity": case.state, "action": action_id}
     if expected_version is not None and case.version != expected_version:
+        event(log, "step.conflict", logging.WARNING, **fields, reason="stale form")
         raise CaseMovedOn(_moved_on_message(session, engine.sop, case))
-    step = engine.perform(case.state, case.unit_id, actor, action_id, raw, now, unit_names(session))
+    try:
+        step = engine.perform(case.state, case.unit_id, actor, action_id, raw, now, unit_names(session))
+    except NotAllowed as exc:
+        event(log, "step.refused", logging.WARNING, **fields, roles=",".join(sorted(actor.roles)),
+              unit=actor.unit or "-", reason=str(exc))
+        raise
     _apply(session, case, step, actor, now)
     try:
         session.flush()
-    except (StaleDataError, IntegrityError):
-        # The caller's transaction rolls back whole: neither the case nor the history row is written.
+    except StaleDataError:
+        event(log, "step.conflict", logging.WARNING, **fields, reason="concurrent step")
         raise CaseMovedOn("someone else completed this step at the same moment; reload the case") from None
+    except IntegrityError as exc:
+        # The caller's transaction rolls back whole: neither the case nor the history row is written.
+        if violates(exc, "uq_history_case_seq"):
+            event(log, "step.conflict", logging.WARNING, **fields, reason="concurrent step")
+            raise CaseMovedOn("someone else completed this step at the same moment; reload the case") from None
+        log.error("step.failed case=%s: the database refused the write", case_id, exc_info=True)
+        raise StorageError("the step could not be saved; nothing was written") from None
+    event(log, "step.performed", **fields, to=step.target, role=step.acting_role, unit=step.unit or "-",
+          ms=round((time.perf_counter() - started) * 1000, 1))
     return case
+
+
+@dataclass(frozen=True)
+class AfterStep:
+    """What to tell the person who just acted: where the case is now and whether it is theirs still."""
+
+    state_name: str
+    yours: bool
+
+
+def after_step(registry: Registry, case: Case, actor: Actor) -> AfterStep:
+    """Cheap enough for every POST: no history or view is rebuilt just to word a message."""
+    sop = engine_of(registry, case).sop
+    return AfterStep(sop.state_name(case.state), access.may_act(sop, case.state, actor, case.unit_id))
 
 
 def _apply(session: Session, case: Case, step: Step, actor: Actor, now: dt.datetime) -> None:
@@ -175,50 +232,38 @@ class CaseView:
     units: dict[str, str]
     overdue: bool
     remaining_minutes: int | None
+    performers: tuple[str, ...]  # role names of the open step, for "this step is for: …"
+    required_by: Mapping[str, tuple[Text, ...]]  # field id -> labels of the open actions requiring it
 
     @property
     def can_act(self) -> bool:
         return bool(self.actions)
 
 
-def may_view(sop: Sop, engine: Engine, case: Case, actor: Actor, acted: bool) -> bool:
-    if acted or engine.open_actions(case.state, case.unit_id, actor):
-        return True
-    for role_id in actor.roles:
-        role = sop.role(role_id)
-        if role is None or role.external:
-            continue
-        if not role.unit_scoped:
-            return True
-        if case.unit_id is not None and case.unit_id == actor.unit:
-            return True
-    return False
-
-
 def case_view(session: Session, registry: Registry, case_id: int, actor: Actor,
               now: dt.datetime | None = None) -> CaseView:
     now = now or utcnow()
-    case = session.get(Case, case_id)
-    if case is None:
-        raise NotFound(f"no case {case_id}")
-    engine = engine_of(registry, case)
+    case, engine = _visible_case(session, registry, case_id, actor)
     sop = engine.sop
     entries = list(session.scalars(select(HistoryEntry).where(HistoryEntry.case_id == case.id)
                                    .order_by(HistoryEntry.seq)))
-    acted = actor.user_id is not None and any(e.user_id == actor.user_id for e in entries)
-    if not may_view(sop, engine, case, actor, acted):
-        raise NotAllowed("this case belongs to another unit or role")
     units = unit_names(session)
     actions = engine.open_actions(case.state, case.unit_id, actor)
     activity = sop.activity(case.state)
+    flow = sop.flow(case.flow)
+    assert flow is not None  # a stored case's flow exists in its own version
     initial = {f.id: case.data.get(f.id) for f in activity.fields} if activity else {}
     return CaseView(
-        case=case, sop=sop, flow=sop.flow(case.flow), activity=activity, end=sop.end(case.state),
+        case=case, sop=sop, flow=flow, activity=activity, end=sop.end(case.state),
         actions=actions, initial=initial, history=tuple(_history_item(sop, e, units) for e in entries),
         unit_name=units.get(case.unit_id) if case.unit_id else None, units=units,
         overdue=is_overdue(case, now),
         remaining_minutes=(sop.calendar.working_minutes_between(now, case.due_at)
                            if case.due_at is not None and case.closed_at is None else None),
+        performers=tuple(r.name for r in (sop.role(rid) for rid in activity.performers) if r is not None)
+        if activity else (),
+        required_by={f.id: labels for f in (activity.fields if activity else ())
+                     if (labels := tuple(a.label for a in actions if f.id in a.requires))},
     )
 
 
@@ -245,6 +290,20 @@ def _history_item(sop: Sop, e: HistoryEntry, units: Mapping[str, str]) -> Histor
         action_label=action.label if action else None, to_name=sop.state_name(e.to_state), values=values,
         due_at=e.due_at, late=e.due_at is not None and e.at > e.due_at,
     )
+
+
+@dataclass(frozen=True)
+class CasePosition:
+    sop_id: str
+    state: str
+    version: str
+
+
+def case_position(session: Session, case_id: int) -> CasePosition | None:
+    """Where a case stands, for tools run by an administrator on the server (``sop diagram --case``);
+    not for people: their view goes through ``case_view`` and the access policy."""
+    case = session.get(Case, case_id) if 0 < case_id <= _MAX_CASE_ID else None
+    return CasePosition(case.sop_id, case.state, case.definition.version) if case else None
 
 
 # -- public tracking ------------------------------------------------------------------------------
@@ -274,7 +333,7 @@ def track(session: Session, registry: Registry, code: str) -> PublicView:
     end = sop.end(case.state)
     answers = tuple((f, case.data[f.id]) for f in sop.public_fields() if case.data.get(f.id) not in (None, ""))
     return PublicView(
-        code=case.tracking_code, title=case.title, status=sop.state_name(case.state), finished=end is not None,
+        code=normalised, title=case.title, status=sop.state_name(case.state), finished=end is not None,
         public_message=end.public_message if end else "", created_at=case.created_at, closed_at=case.closed_at,
         steps=steps, answers=answers, timezone=sop.calendar.timezone,
     )
@@ -282,18 +341,27 @@ def track(session: Session, registry: Registry, code: str) -> PublicView:
 
 def startable_flows(registry: Registry, actor: Actor) -> list[tuple[Sop, Flow]]:
     """Flows this staff member may open a case in (e.g. Admin Utama inputting an SMS report)."""
-    return [(sop, f) for sop in registry.current() for f in sop.case_flows if set(f.started_by) & actor.roles]
+    return [(sop, f) for sop in registry.current() for f in sop.case_flows if access.starting_role(f, actor)]
+
+
+def startable_flow(registry: Registry, sop_id: str, flow_id: str, actor: Actor) -> tuple[Sop, Flow]:
+    """The flow ``actor`` asks to open a case in; NotFound when there is none they may open."""
+    for sop, flow in startable_flows(registry, actor):
+        if sop.id == sop_id and flow.id == flow_id:
+            return sop, flow
+    raise NotFound(f"no flow {sop_id}/{flow_id} this actor may start")
 
 
 def public_flows(registry: Registry) -> list[tuple[Sop, Flow]]:
     """Flows a citizen may start without an account: started_by names an external role."""
-    out = []
-    for sop in registry.current():
-        for f in sop.case_flows:
-            if any((r := sop.role(rid)) is not None and r.external for rid in f.started_by):
-                out.append((sop, f))
-    return out
+    return [(sop, f) for sop in registry.current() for f in sop.case_flows if access.public_role(sop, f)]
 
 
-def public_role(sop: Sop, flow: Flow) -> str:
-    return next(rid for rid in flow.started_by if sop.role(rid).external)
+def public_flow(registry: Registry, sop_id: str, flow_id: str) -> tuple[Sop, Flow, Actor]:
+    """The public flow asked for and the reporter's (account-less) actor; NotFound otherwise."""
+    sop = registry.get(sop_id)
+    flow = sop.flow(flow_id) if sop else None
+    role = access.public_role(sop, flow) if sop and flow else None
+    if sop is None or flow is None or role is None:
+        raise NotFound(f"no public flow {sop_id}/{flow_id}")
+    return sop, flow, Actor.public(role)

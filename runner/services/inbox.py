@@ -1,8 +1,9 @@
 """What each person sees: the cases waiting for their role and unit, and the cases they may browse.
 
-The inbox is a query, not a per-case loop: for each published definition version we ask the engine
-which states this actor may act in (with and without a unit condition) and turn that into one SQL
-filter, so the page costs the same at a million cases as at a thousand (given the state/unit index).
+The inbox is a query, not a per-case loop: the access policy turns "which states of which stored
+version may this actor act in, see, or be told about" into one SQL filter, so the page costs the
+same at a million cases as at a thousand (given the state/unit index), and lists can never show a
+case the case page would refuse.
 """
 
 from __future__ import annotations
@@ -10,14 +11,19 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import and_, false, not_, or_, select
+from sqlalchemy import Select, not_, select
 from sqlalchemy.orm import Session
 
-from ..engine import Actor
+from .. import access
+from ..access import Actor
 from ..registry import Registry
-from ..store import Case, Definition
+from ..store import Case
 from .accounts import units as unit_names
-from .cases import is_overdue, utcnow
+from .cases import engine_of, is_overdue, utcnow
+from .publishing import stored_versions
+
+
+_MAX_PAGE = 1_000_000  # beyond any real list; keeps OFFSET inside a 64-bit integer
 
 
 @dataclass(frozen=True)
@@ -38,68 +44,11 @@ class CaseRow:
     remaining_minutes: int | None  # working minutes until due (negative when late)
 
 
-def _engines(session: Session, registry: Registry):
-    for d in session.scalars(select(Definition)):
-        yield d, registry.engine_for_version(d.version, d.source, d.source_path)
-
-
-def _waiting_filter(session: Session, registry: Registry, actor: Actor):
-    clauses = []
-    for d, engine in _engines(session, registry):
-        free, scoped = [], []
-        for activity in engine.sop.activities:
-            roles = [engine.sop.role(r) for r in activity.performers if r in actor.roles]
-            if any(not r.unit_scoped for r in roles):
-                free.append(activity.id)
-            elif roles and actor.unit:
-                scoped.append(activity.id)
-        if free:
-            clauses.append(and_(Case.definition_id == d.id, Case.state.in_(free)))
-        if scoped:
-            clauses.append(and_(Case.definition_id == d.id, Case.state.in_(scoped), Case.unit_id == actor.unit))
-    return or_(*clauses) if clauses else false()
-
-
-def _informed_filter(session: Session, registry: Registry, actor: Actor):
-    """Cases that just received the output of a step naming one of the actor's roles as recipient
-    (Kasi and Kabid are told of reports sent up to the Kadis without having to act on them)."""
-    clauses = []
-    for d, engine in _engines(session, registry):
-        sop = engine.sop
-        free, scoped = set(), set()
-        for activity in sop.activities:
-            targets = {a.to for a in activity.actions if sop.activity(a.to) is not None}
-            for role_id in set(activity.recipients) & actor.roles:
-                role = sop.role(role_id)
-                if not role.unit_scoped:
-                    free |= targets
-                elif actor.unit:
-                    scoped |= targets
-        if free:
-            clauses.append(and_(Case.definition_id == d.id, Case.state.in_(sorted(free))))
-        if scoped:
-            clauses.append(and_(Case.definition_id == d.id, Case.state.in_(sorted(scoped)),
-                                Case.unit_id == actor.unit))
-    return or_(*clauses) if clauses else false()
-
-
-def _visible_filter(session: Session, registry: Registry, actor: Actor):
-    clauses = []
-    for d, engine in _engines(session, registry):
-        roles = [engine.sop.role(r) for r in actor.roles if engine.sop.role(r)]
-        if any(not r.unit_scoped and not r.external for r in roles):
-            clauses.append(Case.definition_id == d.id)
-        elif any(r.unit_scoped for r in roles) and actor.unit:
-            clauses.append(and_(Case.definition_id == d.id, Case.unit_id == actor.unit))
-    return or_(*clauses) if clauses else false()
-
-
-def _rows(session: Session, registry: Registry, stmt, now: dt.datetime) -> list[CaseRow]:
+def _rows(session: Session, registry: Registry, stmt: Select[Case], now: dt.datetime) -> list[CaseRow]:
     units = unit_names(session)
     rows = []
     for case in session.scalars(stmt):
-        d = case.definition
-        sop = registry.engine_for_version(d.version, d.source, d.source_path).sop
+        sop = engine_of(registry, case).sop
         activity = sop.activity(case.state)
         rows.append(CaseRow(
             id=case.id, title=case.title, sop_title=sop.title, step=sop.state_name(case.state),
@@ -116,7 +65,8 @@ def _rows(session: Session, registry: Registry, stmt, now: dt.datetime) -> list[
 def waiting(session: Session, registry: Registry, actor: Actor, *, limit: int = 200,
             now: dt.datetime | None = None) -> list[CaseRow]:
     """Open cases whose current step this actor may perform, most urgent first."""
-    stmt = (select(Case).where(Case.closed_at.is_(None), _waiting_filter(session, registry, actor))
+    versions = list(stored_versions(session, registry))
+    stmt = (select(Case).where(Case.closed_at.is_(None), access.waiting_criteria(versions, actor))
             .order_by(Case.due_at.is_(None), Case.due_at, Case.id).limit(limit))
     return _rows(session, registry, stmt, now or utcnow())
 
@@ -124,8 +74,9 @@ def waiting(session: Session, registry: Registry, actor: Actor, *, limit: int = 
 def for_information(session: Session, registry: Registry, actor: Actor, *, limit: int = 50,
                     now: dt.datetime | None = None) -> list[CaseRow]:
     """Open cases this actor is told about but need not act on, oldest first."""
-    stmt = (select(Case).where(Case.closed_at.is_(None), _informed_filter(session, registry, actor),
-                               not_(_waiting_filter(session, registry, actor)))
+    versions = list(stored_versions(session, registry))
+    stmt = (select(Case).where(Case.closed_at.is_(None), access.informed_criteria(versions, actor),
+                               not_(access.waiting_criteria(versions, actor)))
             .order_by(Case.updated_at, Case.id).limit(limit))
     return _rows(session, registry, stmt, now or utcnow())
 
@@ -133,8 +84,9 @@ def for_information(session: Session, registry: Registry, actor: Actor, *, limit
 def browse(session: Session, registry: Registry, actor: Actor, *, open_only: bool = True, page: int = 1,
            per_page: int = 50, now: dt.datetime | None = None) -> list[CaseRow]:
     """Cases this actor may look at (their unit's, or all for agency staff), newest first."""
-    stmt = select(Case).where(_visible_filter(session, registry, actor))
+    stmt = select(Case).where(access.visible_criteria(list(stored_versions(session, registry)), actor))
     if open_only:
         stmt = stmt.where(Case.closed_at.is_(None))
-    stmt = stmt.order_by(Case.id.desc()).offset((max(page, 1) - 1) * per_page).limit(per_page)
+    page = min(max(page, 1), _MAX_PAGE)
+    stmt = stmt.order_by(Case.id.desc()).offset((page - 1) * per_page).limit(per_page)
     return _rows(session, registry, stmt, now or utcnow())

@@ -1,16 +1,28 @@
-"""Publishing definitions: every distinct YAML text becomes a stored, immutable version."""
+"""Publishing definitions: every distinct YAML text becomes a stored, immutable version.
+
+A stored version is trusted history: it records the definition format it was written in and is
+rebuilt as such for its running cases (``runner.definition.stored``), never re-validated.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from typing import Iterator
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..definition import Sop, load_text
+from ..definition import Sop
+from ..definition.stored import FORMAT, load_stored
+from ..engine import Engine
+from ..errors import ConfigurationError, StorageError, StoredVersionError
+from ..logs import event
 from ..registry import Registry
-from ..store import Definition
+from ..store import Definition, violates
+
+log = logging.getLogger(__name__)
 
 
 def publish(session: Session, sop: Sop, source: str, now: dt.datetime | None = None) -> Definition:
@@ -18,13 +30,18 @@ def publish(session: Session, sop: Sop, source: str, now: dt.datetime | None = N
     row = session.scalar(select(Definition).where(Definition.sop_id == sop.id, Definition.version == sop.version))
     if row is None:
         row = Definition(sop_id=sop.id, version=sop.version, title=sop.title, source_path=sop.source_path,
-                         source=source, published_at=now or dt.datetime.now(dt.timezone.utc))
+                         source=source, format=FORMAT, published_at=now or dt.datetime.now(dt.timezone.utc))
         try:
             with session.begin_nested():  # several app workers may start at once
                 session.add(row)
-        except IntegrityError:
+        except IntegrityError as exc:
+            if not violates(exc, "uq_definitions_sop_version"):
+                raise StorageError(f"definition '{sop.id}' could not be published") from exc
             row = session.scalar(select(Definition).where(Definition.sop_id == sop.id,
                                                           Definition.version == sop.version))
+            assert row is not None  # the concurrent insert that beat ours
+        else:
+            event(log, "definition.published", sop=sop.id, version=sop.version[:12])
     return row
 
 
@@ -35,8 +52,27 @@ def publish_all(session: Session, registry: Registry) -> list[Definition]:
 def current_row(session: Session, sop: Sop) -> Definition:
     row = session.scalar(select(Definition).where(Definition.sop_id == sop.id, Definition.version == sop.version))
     if row is None:
-        raise LookupError(f"definition '{sop.id}' version {sop.version[:12]} is not published; run `sop load`")
+        raise ConfigurationError(f"definition '{sop.id}' version {sop.version[:12]} is not published",
+                                 hint="run `sop load` (the app publishes its definitions when it starts)")
     return row
+
+
+def engine_of_row(registry: Registry, row: Definition) -> Engine:
+    """The engine of a stored version; StoredVersionError when its text cannot be read at all."""
+    return registry.engine_for_version(row.version, row.source, row.source_path, row.format)
+
+
+def stored_versions(session: Session, registry: Registry) -> Iterator[tuple[int, Sop]]:
+    """Every stored version as (definitions.id, Sop), for the access policy's list criteria.
+
+    A version that cannot be read is left out of lists (and logged) rather than hiding every other
+    case; its own case pages say what is wrong."""
+    for row in session.scalars(select(Definition).order_by(Definition.id)):
+        try:
+            yield row.id, engine_of_row(registry, row).sop
+        except StoredVersionError as exc:
+            event(log, "definition.unreadable", logging.ERROR, sop=row.sop_id, version=row.version[:12],
+                  problem=exc.problems[0].message if exc.problems else "")
 
 
 def last_good_versions(session: Session, broken: list[tuple[str, str | None]]) -> list[tuple[Sop, str]]:
@@ -52,5 +88,5 @@ def last_good_versions(session: Session, broken: list[tuple[str, str | None]]) -
         row = session.scalar(select(Definition).where(where)
                              .order_by(Definition.published_at.desc(), Definition.id.desc()).limit(1))
         if row is not None:
-            found.append((load_text(row.source, path), row.source))
+            found.append((load_stored(row.source, row.format, path), row.source))
     return found

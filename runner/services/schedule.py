@@ -14,8 +14,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..definition import Sop
+from ..errors import StorageError
 from ..registry import Registry
-from ..store import Case
+from ..store import Case, violates
 from .accounts import units as unit_names
 from .cases import start_case, utcnow
 
@@ -42,8 +43,10 @@ def tick(session: Session, registry: Registry, now: dt.datetime | None = None) -
                 with session.begin_nested():
                     opened.append(start_case(session, registry, sop.id, flow.id, {}, actor=None, now=now,
                                              period=period))
-            except IntegrityError:  # another process opened it between our check and insert
-                continue
+            except IntegrityError as exc:
+                if not violates(exc, "uq_cases_scheduled_period"):
+                    raise StorageError(f"the {period} case of {sop.id}/{flow.id} could not be saved") from exc
+                continue  # another process opened it between our check and insert
     return opened
 
 

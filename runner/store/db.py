@@ -6,22 +6,27 @@ functions that manipulate data: they take a Session and leave committing to ``tr
 
 from __future__ import annotations
 
-import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import ConfigurationError
+from ..settings import Settings
 
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+if TYPE_CHECKING:  # pragma: no cover
+    from alembic.config import Config
+
+# Alembic's package-resource form ("package:directory"), resolved with importlib.resources, so an
+# installed wheel finds its migrations wherever it lives (package data, see pyproject.toml).
+MIGRATIONS = "runner.store:migrations"
 
 
-def make_engine(url: str, **kwargs) -> Engine:
+def make_engine(url: str, **kwargs: Any) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -35,7 +40,7 @@ def make_engine(url: str, **kwargs) -> Engine:
         engine = create_engine(url, **kwargs)
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no cover - trivial
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:  # pragma: no cover - trivial
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             if database and database != ":memory:":
@@ -58,11 +63,11 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
-def alembic_config(url: str | None = None, connection=None):
-    from alembic.config import Config
+def alembic_config(url: str | None = None, connection: Connection | None = None) -> Config:
+    from alembic.config import Config  # imported on use: most commands never migrate
 
     cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("script_location", MIGRATIONS)
     if url:
         cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     if connection is not None:
@@ -79,5 +84,5 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 def default_url() -> str:
-    instance = Path(os.environ.get("SOP_INSTANCE_PATH") or "instance").resolve()
-    return os.environ.get("SOP_DATABASE_URL") or f"sqlite:///{instance / 'sop.db'}"
+    """The database the settings name (``SOP_DATABASE_URL``, else SQLite under the instance folder)."""
+    return Settings.from_env().database_url

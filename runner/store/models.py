@@ -11,11 +11,12 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[dt.datetime]):
     """Aware datetimes in, aware UTC datetimes out, on every backend.
 
     SQLite has no time zone type and hands back naive values; storing naive UTC and re-attaching the
@@ -25,14 +26,14 @@ class UTCDateTime(TypeDecorator):
     impl = DateTime
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to the database; use an aware one")
         return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
         if value is None:
             return None
         return value.replace(tzinfo=dt.timezone.utc)
@@ -52,6 +53,9 @@ class Definition(Base):
     title: Mapped[str] = mapped_column(String(300))
     source_path: Mapped[str] = mapped_column(String(500))
     source: Mapped[str] = mapped_column(Text)
+    # The definition format the text was written in (runner.definition.stored.FORMAT at publication):
+    # a stored version is rebuilt as that format, never re-validated under newer rules.
+    format: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
     published_at: Mapped[dt.datetime]
 
 
