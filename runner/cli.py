@@ -12,24 +12,29 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
-from .definition import Sop, check_text
+from .definition import Official, Sop, Text, check_text
 from .errors import ConfigurationError, DefinitionError, SopError
+from .logs import configure as configure_logging
+from .settings import Settings
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .services import Runtime
 
 
-def default_definitions() -> str:
-    return os.environ.get("SOP_DEFINITIONS", "sop_definitions")
+def _settings() -> Settings:
+    return Settings.from_env()
 
 
-def sop_to_json(sop: Sop) -> dict:
+def sop_to_json(sop: Sop) -> dict[str, Any]:
     """The normalised definition for other tools (documented in docs/sop-language.md)."""
     ident = sop.identity
 
-    def official(o):
+    def official(o: Official | None) -> dict[str, str] | None:
         return {"position": o.position, "name": o.name, "nip": o.nip} if o else None
 
-    def text(t):
+    def text(t: Text | None) -> str | None:
         return t.get() if t is not None else None
 
     return {
@@ -70,7 +75,7 @@ def sop_to_json(sop: Sop) -> dict:
 
 
 # -- commands -------------------------------------------------------------------------------------
-def cmd_validate(args) -> int:
+def cmd_validate(args: argparse.Namespace) -> int:
     status = 0
     for path in args.paths:
         try:
@@ -89,7 +94,7 @@ def cmd_validate(args) -> int:
     return status
 
 
-def cmd_show(args) -> int:
+def cmd_show(args: argparse.Namespace) -> int:
     try:
         text = Path(args.path).read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -114,47 +119,89 @@ def cmd_show(args) -> int:
     return 0
 
 
-def _open(args):
-    from .registry import Registry
-    from .store import default_url, make_engine, session_factory
+def cmd_diagram(args: argparse.Namespace) -> int:
+    from .diagram import diagram, states_of
 
-    url = args.database or default_url()
-    engine = make_engine(url)
-    registry = Registry.from_directory(args.definitions)
-    return engine, session_factory(engine), registry
+    try:
+        text = Path(args.path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        print(f"{args.path}:1:1: error: file is not UTF-8 text ({exc.reason})", file=sys.stderr)
+        return 1
+    sop, problems = check_text(text, args.path)
+    if sop is None:
+        for p in problems:
+            print(p.format(), file=sys.stderr)
+        return 1
+    current = None
+    if args.case is not None:
+        from .services import case_position
+        from .store import make_engine, session_factory
+
+        engine = make_engine(args.database or _settings().database_url)
+        try:
+            with session_factory(engine)() as session:
+                position = case_position(session, args.case)
+        finally:
+            engine.dispose()
+        found = (position.sop_id, position.state, position.version) if position else None
+        if found is None:
+            print(f"error: no case {args.case}", file=sys.stderr)
+            return 1
+        sop_id, state, version = found
+        if sop_id != sop.id:
+            print(f"error: case {args.case} runs SOP '{sop_id}', not '{sop.id}' ({args.path})", file=sys.stderr)
+            return 1
+        if state not in states_of(sop):
+            print(f"error: case {args.case} is in state '{state}', which {args.path} does not have: the case runs on "
+                  f"another version of {sop.id} ({version[:12]}, this file is {sop.version[:12]})", file=sys.stderr)
+            return 1
+        if version != sop.version:
+            print(f"note: case {args.case} runs on version {version[:12]} of {sop.id}; drawing {args.path} "
+                  f"({sop.version[:12]})", file=sys.stderr)
+        current = state
+    out = diagram(sop, args.format, current=current)
+    if args.output:
+        Path(args.output).write_text(out, encoding="utf-8")
+    else:
+        sys.stdout.write(out)
+    return 0
 
 
-def cmd_db_upgrade(args) -> int:
-    from .store import default_url, make_engine, upgrade
+def _open(args: argparse.Namespace, *, strict: bool = False, migrate: bool = False) -> "Runtime":
+    """The same start-up as the app's (``services.startup``): database, definitions, fallbacks."""
+    from .services import open_runtime
 
-    upgrade(make_engine(args.database or default_url()))
+    return open_runtime(args.database or _settings().database_url, args.definitions, strict=strict, migrate=migrate)
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from .store import make_engine, upgrade
+
+    upgrade(make_engine(args.database or _settings().database_url))
     print("database schema is up to date")
     return 0
 
 
-def cmd_load(args) -> int:
+def cmd_load(args: argparse.Namespace) -> int:
     from .services import publish_all
     from .store import transaction
 
-    _, factory, registry = _open(args)
-    with transaction(factory) as session:
-        for row in publish_all(session, registry):
+    runtime = _open(args, strict=True)  # a broken file is never published
+    with transaction(runtime.factory) as session:
+        for row in publish_all(session, runtime.registry):
             print(f"{row.sop_id}: version {row.version[:12]} published ({row.source_path})")
     return 0
 
 
-def cmd_demo(args) -> int:
-    from .services import publish_all
+def cmd_demo(args: argparse.Namespace) -> int:
     from .services.demo import seed
     from .services.schedule import tick
-    from .store import transaction, upgrade
+    from .store import transaction
 
-    engine, factory, registry = _open(args)
-    upgrade(engine)
-    with transaction(factory) as session:
-        publish_all(session, registry)
-        accounts = seed(session, registry)
-        tick(session, registry)
+    runtime = _open(args, strict=True, migrate=True)
+    with transaction(runtime.factory) as session:
+        accounts = seed(session, runtime.registry)
+        tick(session, runtime.registry)
     print("Demo accounts (demo start only; every password is the same):")
     width = max(len(a.username) for a in accounts)
     for a in accounts:
@@ -163,42 +210,38 @@ def cmd_demo(args) -> int:
     return 0
 
 
-def cmd_unit_add(args) -> int:
+def cmd_unit_add(args: argparse.Namespace) -> int:
     from .services import ensure_unit
     from .store import transaction
 
-    _, factory, _ = _open(args)
-    with transaction(factory) as session:
+    runtime = _open(args)
+    with transaction(runtime.factory) as session:
         ensure_unit(session, args.id, args.name)
     print(f"unit {args.id}: {args.name}")
     return 0
 
 
-def cmd_user_add(args) -> int:
-    from .services import create_user
+def cmd_user_add(args: argparse.Namespace) -> int:
+    from .services import check_roles, create_user
     from .store import transaction
 
-    _, factory, registry = _open(args)
-    known = {r.id for sop in registry.current() for r in sop.roles if not r.external}
-    unknown = [r for r in args.role if r not in known]
-    if unknown:
-        print(f"error: unknown role(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}", file=sys.stderr)
-        return 1
+    runtime = _open(args)
+    check_roles(runtime.registry, args.role)
     password = os.environ.get("SOP_NEW_PASSWORD") or getpass.getpass(f"password for {args.username}: ")
-    with transaction(factory) as session:
+    with transaction(runtime.factory) as session:
         create_user(session, args.username, password, roles=args.role, unit_id=args.unit,
                     full_name=args.name or args.username)
     print(f"user {args.username} created with role(s) {', '.join(args.role)}")
     return 0
 
 
-def cmd_tick(args) -> int:
+def cmd_tick(args: argparse.Namespace) -> int:
     from .services.schedule import tick
     from .store import transaction
 
-    _, factory, registry = _open(args)
-    with transaction(factory) as session:
-        opened = tick(session, registry)
+    runtime = _open(args)
+    with transaction(runtime.factory) as session:
+        opened = tick(session, runtime.registry)
         for case in opened:
             print(f"opened case {case.id}: {case.title}")
     if not opened:
@@ -219,9 +262,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_show)
 
-    def with_db(p):
+    p = sub.add_parser("diagram", help="print a definition's state diagram (Mermaid, or Graphviz DOT source)")
+    p.add_argument("path")
+    p.add_argument("--format", choices=["mermaid", "dot"], default="mermaid",
+                   help="mermaid (default) or dot (needs the graphviz Python package; no Graphviz program)")
+    p.add_argument("--case", type=int, metavar="ID", help="highlight the state this case is in (read from the database)")
+    p.add_argument("--database", help="SQLAlchemy URL (default: $SOP_DATABASE_URL or sqlite:///instance/sop.db)")
+    p.add_argument("-o", "--output", metavar="OUT", help="write the diagram to OUT instead of standard output")
+    p.set_defaults(func=cmd_diagram)
+
+    def with_db(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         p.add_argument("--database", help="SQLAlchemy URL (default: $SOP_DATABASE_URL or sqlite:///instance/sop.db)")
-        p.add_argument("--definitions", default=default_definitions(),
+        p.add_argument("--definitions", default=str(_settings().definitions),
                        help="directory of SOP YAML files (default: $SOP_DEFINITIONS or sop_definitions)")
         return p
 
@@ -258,14 +310,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    settings = _settings()
+    # Commands print their own results; the log (stderr) shows warnings and errors unless
+    # SOP_LOG_LEVEL asks for more.
+    configure_logging(settings.log_level if "SOP_LOG_LEVEL" in os.environ else "WARNING", settings.log_format)
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        status: int = args.func(args)
+        return status
     except DefinitionError as exc:
         for p in exc.problems:
             print(p.format(), file=sys.stderr)
         return 1
-    except (ConfigurationError, SopError) as exc:
+    except SopError as exc:  # ConfigurationError's text ends with its hint
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # `sop show … | head`: the reader left; not an error worth a message
@@ -274,6 +331,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except Exception as exc:
+        if type(exc).__module__.startswith("sqlalchemy"):  # e.g. the database cannot be reached
+            print(f"error: the database refused the command: {str(exc).splitlines()[0]}\n"
+                  "hint: check --database / $SOP_DATABASE_URL, and run `sop db upgrade`", file=sys.stderr)
+            return 1
+        raise
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import select
 
 from runner import services
+from runner.errors import SopError
 from runner.registry import Registry
 from runner.store import Case, User, make_engine, session_factory, transaction
 from web_helpers import ANSWER, DEFINITIONS, REPO, STEPS, advance, dispose, history_count, make_app
@@ -66,8 +67,8 @@ def site(tmp_path_factory):
                    check=True, capture_output=True, cwd=REPO)
     try:
         app = make_app(db_url, TESTING=False)
-    except SystemExit as exc:
-        pytest.fail(f"create_app exited on the demo database: {exc}")
+    except SopError as exc:
+        pytest.fail(f"create_app refused the demo database: {exc}")
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="sop-browser-server", daemon=True)
     thread.start()
@@ -198,7 +199,7 @@ def test_another_opd_never_sees_the_case(page, site):
     assert page.locator(f"[data-case='{case_id}']").count() == 0
     assert title not in page.content()
     response = page.goto(f"{site.url}/kasus/{case_id}")
-    assert response.status == 403
+    assert response.status == 404  # as if it did not exist
     assert page.locator("[data-testid=error-message]").is_visible()
     assert title not in page.content()
     log_out(page)

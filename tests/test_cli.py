@@ -301,6 +301,7 @@ def test_user_add(capsys, db, monkeypatch):
         assert (user.full_name, user.unit_id, user.role_ids) == ("Siti Aminah", "dinkes", frozenset({"operator_opd"}))
         assert services.authenticate(s, "siti", "wrong password") is None
     engine.dispose()
+    capsys.readouterr()  # the refused login above was logged (a warning on stderr)
 
     code, _, err = run(capsys, "user", "add", "siti", "--role", "kadis", *db_args(db))
     assert code == 1 and err == "error: user 'siti' already exists\n"

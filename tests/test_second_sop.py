@@ -70,7 +70,7 @@ def test_a_second_sop_runs_end_to_end_through_the_web(app, factory):
     outsider, unit = Visitor(app), Visitor(app)
     outsider.login("pengelola_unit.dinkes")
     unit.login("pengelola_unit.dpupr")
-    assert case_id not in outsider.inbox_ids() and outsider.get(f"/kasus/{case_id}").status_code == 403
+    assert case_id not in outsider.inbox_ids() and outsider.get(f"/kasus/{case_id}").status_code == 404
     assert case_id in unit.inbox_ids()
 
     wrong = unit.act(case_id, "serahkan", {"jumlah_halaman": "nol", "tanggal_siap": "31-12-2026"})

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from conftest import REPORT
 from runner import services
+from runner.errors import ConfigurationError, DefinitionError, SopError
 from runner.store import Case, transaction
 from web_helpers import (
     ANSWER, DEFINITIONS, STEPS, Visitor, advance, case_count, case_id_for_code, case_row, csrf_token, dispose, form_with,
@@ -31,8 +32,8 @@ FINAL_STATUS = "Selesai, jawaban telah diteruskan kepada pelapor"
 def app(db_url, seeded):
     try:
         app = make_app(db_url)
-    except SystemExit as exc:  # a BaseException would derail pytest's fixture teardown for later tests
-        pytest.fail(f"create_app exited on a prepared database: {exc}")
+    except SopError as exc:
+        pytest.fail(f"create_app refused a prepared database: {exc}")
     yield app
     dispose(app)
 
@@ -100,8 +101,12 @@ def test_report_walks_through_every_step(app, citizen, staff, factory):
         assert case_id in user.inbox_ids(), f"step {no}: case not in {username}'s inbox"
         assert case_id not in outsider.inbox_ids(), f"step {no}: case leaked into {OUTSIDER}'s inbox"
         denied = outsider.get(f"/kasus/{case_id}")
-        assert denied.status_code == 403, f"step {no}: {OUTSIDER} got {denied.status_code}"
+        assert denied.status_code == 404, f"step {no}: {OUTSIDER} got {denied.status_code}"
         assert REPORT["nama_pelapor"] not in denied.get_data(as_text=True)
+        # exactly what a case number that does not exist answers: nothing tells the two apart
+        missing = outsider.get("/kasus/999999").get_data(as_text=True)
+        assert denied.get_data(as_text=True).replace(f"/kasus/{case_id}", "/kasus/N") == missing.replace(
+            "/kasus/999999", "/kasus/N")
 
         page = user.get(f"/kasus/{case_id}")
         html = page.get_data(as_text=True)
@@ -118,7 +123,7 @@ def test_report_walks_through_every_step(app, citizen, staff, factory):
     assert case.state == "selesai" and case.closed_at is not None and case.unit_id == "dinkes"
     assert history_count(factory, case_id) == 1 + len(STEPS)
     assert case_id not in staff("admin_utama").inbox_ids()
-    assert outsider.get(f"/kasus/{case_id}").status_code == 403
+    assert outsider.get(f"/kasus/{case_id}").status_code == 404
 
     track = Visitor(app).get(f"/lacak?kode={code}")
     html = track.get_data(as_text=True)
@@ -407,7 +412,7 @@ def test_monthly_recap_runs_to_the_end(app, db_url, staff, factory, registry, ci
     assert recap_id not in admin.inbox_ids()
     # the recap is internal: a unit's operator cannot open it, and it has no tracking code
     assert case.tracking_code is None
-    assert staff(OUTSIDER).get(f"/kasus/{recap_id}").status_code == 403
+    assert staff(OUTSIDER).get(f"/kasus/{recap_id}").status_code == 404
 
 
 def _user(session, username):
@@ -441,15 +446,17 @@ def test_admin_creates_a_case_from_the_inbox(app, staff, factory):
     # only roles that start the flow see the form
     kadis = staff("kadis")
     assert "/kasus/baru/" not in kadis.get("/kotak-masuk").get_data(as_text=True)
-    assert kadis.get("/kasus/baru/laporisp4n/pengaduan").status_code == 403
+    assert kadis.get("/kasus/baru/laporisp4n/pengaduan").status_code == 404
     assert admin.get("/kasus/baru/laporisp4n/rekap_bulanan").status_code == 404
 
 
 # -- start-up -------------------------------------------------------------------------------------
-def test_create_app_against_an_empty_database_exits_with_a_hint(db_url):
-    with pytest.raises(SystemExit) as info:
+def test_create_app_against_an_empty_database_raises_a_runner_error_with_a_hint(db_url, caplog):
+    with pytest.raises(ConfigurationError) as info:
         make_app(db_url)
-    assert "sop db upgrade" in str(info.value.code)
+    assert "sop db upgrade" in str(info.value) and "sop db upgrade" in info.value.hint
+    assert any(r.getMessage().startswith("startup.failed") and "sop db upgrade" in r.getMessage()
+               for r in caplog.records)
 
 
 def test_kasi_is_informed_and_the_decision_form_says_which_field_each_action_needs(app, staff, report_at):
@@ -500,13 +507,13 @@ def test_a_broken_revision_keeps_the_last_valid_version_running(db_url, seeded, 
         dispose(app)
 
 
-def test_a_start_with_nothing_valid_to_serve_exits_with_every_problem(db_url, seeded, tmp_path):
+def test_a_start_with_nothing_valid_to_serve_raises_every_problem(db_url, seeded, tmp_path):
     folder = tmp_path / "only-broken"
     folder.mkdir()
     (folder / "baru.yaml").write_text("id: baru\ntitle: Baru\nroles: []\n", encoding="utf-8")
-    with pytest.raises(SystemExit) as info:
+    with pytest.raises(DefinitionError) as info:
         make_app(db_url, SOP_DEFINITIONS=str(folder))
-    message = str(info.value.code)
+    message = str(info.value)
     assert "baru.yaml:" in message and "missing required field" in message
 
 

@@ -56,7 +56,7 @@ def make_app(db_url: str, **extra):
 
 
 def dispose(app) -> None:
-    app.extensions["sop"]["engine"].dispose()
+    app.extensions["sop"].engine.dispose()
 
 
 # -- reading pages --------------------------------------------------------------------------------

@@ -1,31 +1,36 @@
 """The Flask front end: a thin shell over ``runner.services``.
 
-``create_app`` follows Flask's tutorial (flaskr) shape: configuration from the environment (or a
-test mapping), blueprints imported inside the factory, one database session per request closed on
-teardown. Views translate HTTP to service calls and service errors to HTTP; rules live in runner/.
+``create_app`` follows Flask's tutorial (flaskr) shape: configuration from the environment (read in
+one place, ``runner.settings``) or a test mapping, blueprints imported inside the factory, one
+database session per request closed on teardown. Views translate HTTP to service calls and service
+errors to HTTP; rules live in runner/.
+
+A start-up problem (no tables, no definition that loads, a bad URL) raises the runner's own error
+with its hint, logged first: under gunicorn a worker that fails to boot makes the arbiter halt with
+"Worker failed to boot" instead of respawning workers in a loop.
 """
 
 from __future__ import annotations
 
-import os
+import logging
 import secrets
 from pathlib import Path
 from typing import Any, Mapping
 
 from flask import Flask
 
-from runner.errors import ConfigurationError, DefinitionError
-from runner.store import default_url
+from runner.errors import SopError
+from runner.logs import configure as configure_logging
+from runner.settings import Settings
+
+log = logging.getLogger(__name__)
 
 LANGUAGES = ("id", "en")
 
 
-def _secret_key(instance_path: str) -> str:
-    """SECRET_KEY from the environment, else one generated once and kept in the instance folder."""
-    key = os.environ.get("SECRET_KEY")
-    if key:
-        return key
-    path = Path(instance_path) / "secret_key"
+def _secret_key(instance_path: Path) -> str:
+    """A key generated once and kept in the instance folder (when SECRET_KEY is not set)."""
+    path = instance_path / "secret_key"
     if path.exists():
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -36,30 +41,34 @@ def _secret_key(instance_path: str) -> str:
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    app = Flask(__name__, instance_path=os.environ.get("SOP_INSTANCE_PATH") or str(Path.cwd() / "instance"))
+    settings = Settings.from_env()
+    configure_logging(settings.log_level, settings.log_format)
+    app = Flask(__name__, instance_path=str(settings.instance_path))
     app.config.from_mapping(
-        SOP_DATABASE_URL=default_url(),
-        SOP_DEFINITIONS=os.environ.get("SOP_DEFINITIONS") or str(Path.cwd() / "sop_definitions"),
+        SOP_DATABASE_URL=settings.database_url,
+        SOP_DEFINITIONS=str(settings.definitions),
+        SECRET_KEY=settings.secret_key,
         BABEL_DEFAULT_LOCALE="id",
         BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=os.environ.get("SOP_SECURE_COOKIES", "") == "1",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
         MAX_CONTENT_LENGTH=1_000_000,
         WTF_CSRF_TIME_LIMIT=None,
     )
     if test_config:
         app.config.from_mapping(test_config)
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = _secret_key(app.instance_path)
+        app.config["SECRET_KEY"] = _secret_key(Path(app.instance_path))
 
-    from . import db, i18n
+    from . import db, i18n, requests
 
+    requests.init_app(app)
     try:
         db.init_app(app)
-    except (DefinitionError, ConfigurationError) as exc:
-        raise SystemExit(f"SOP Runner cannot start:\n{exc}\nhint: run `sop validate` on your definitions "
-                         "and check SOP_DATABASE_URL / SOP_DEFINITIONS") from None
+    except SopError as exc:
+        log.error("startup.failed: SOP Runner cannot start:\n%s", exc)
+        raise
     i18n.init_app(app)
 
     from flask_wtf.csrf import CSRFProtect

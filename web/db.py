@@ -1,66 +1,58 @@
-"""Database and registry for the app: one engine per process, one session per request."""
+"""Database and registry for the app: one engine per process, one session per request.
+
+Start-up (opening the database, loading and publishing definitions, the broken-file fallback) is the
+runner's ``open_runtime`` service, the same one the CLI uses; this module only keeps its result on
+the app and hands each request its session.
+"""
 
 from __future__ import annotations
 
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Iterator
 
 from flask import Flask, current_app, g
-from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
-from runner.errors import ConfigurationError, DefinitionError
-from runner.registry import Registry, scan_directory
-from runner.services import last_good_versions, publish_all
-from runner.store import make_engine, session_factory
+from runner.registry import Registry
+from runner.services import Runtime, open_runtime
 
 
 def init_app(app: Flask) -> None:
-    engine = make_engine(app.config["SOP_DATABASE_URL"])
-    if not inspect(engine).has_table("cases"):
-        raise ConfigurationError(f"the database {engine.url.render_as_string(hide_password=True)} has no "
-                                 "SOP Runner tables; run `sop db upgrade` (or `make run` for a demo)")
-    scan = scan_directory(app.config["SOP_DEFINITIONS"])
-    factory = session_factory(engine)
-    with factory() as session, session.begin():
-        fallbacks = last_good_versions(session, scan.broken)
-        registry = Registry([*scan.sops, *(sop for sop, _ in fallbacks)],
-                            {**scan.sources, **{sop.version: source for sop, source in fallbacks}})
-        publish_all(session, registry)
-    if scan.problems and not registry.current():
-        raise DefinitionError(scan.problems)
-    for problem in scan.problems:
-        app.logger.error("%s", problem.format())
-    kept = {sop.source_path: sop for sop, _ in fallbacks}
-    for path, _ in scan.broken:
-        if path in kept:
-            app.logger.warning("%s does not load; running its last valid version %s", path, kept[path].version[:12])
-        else:
-            app.logger.warning("%s does not load and was never published; it is not served", path)
-    app.extensions["sop"] = {"engine": engine, "factory": factory, "registry": registry,
-                             "broken": [Path(p).name for p, _ in scan.broken]}
+    runtime = open_runtime(app.config["SOP_DATABASE_URL"], app.config["SOP_DEFINITIONS"])
+    app.extensions["sop"] = runtime
     app.teardown_appcontext(_close)
-    app.context_processor(lambda: {"broken_definitions": app.extensions["sop"]["broken"]})
+    app.context_processor(lambda: {"broken_definitions": runtime.broken})
+
+
+def runtime() -> Runtime:
+    rt: Runtime = current_app.extensions["sop"]
+    return rt
 
 
 def registry() -> Registry:
-    return current_app.extensions["sop"]["registry"]
+    return runtime().registry
 
 
 def session() -> Session:
     """The request's session, opened on first use."""
     if "db_session" not in g:
-        g.db_session = current_app.extensions["sop"]["factory"]()
-    return g.db_session
+        g.db_session = runtime().factory()
+    s: Session = g.db_session
+    return s
 
 
 @contextmanager
 def transaction() -> Iterator[Session]:
-    """One unit of work on the request's session: committed on success, rolled back on error."""
+    """One unit of work on the request's session: committed on success, rolled back on error.
+
+    Reads made earlier in the request (loading the user, say) autobegin a transaction that holds
+    nothing to write; it is ended with a rollback — never committed — so the unit of work starts on
+    fresh data and commits only what it wrote itself."""
     s = session()
     if s.in_transaction():
-        s.commit()
+        if s.new or s.dirty or s.deleted:
+            raise RuntimeError("unflushed changes outside a unit of work")  # a bug, never user input
+        s.rollback()
     with s.begin():
         yield s
 

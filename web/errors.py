@@ -1,24 +1,57 @@
-"""Service errors become HTTP answers with a readable page, never a traceback."""
+"""Service errors become HTTP answers with a readable page, never a traceback.
+
+The runner's own messages are English and meant for logs and the CLI; people get these translated
+pages. Errors the runner logs itself (refusals, conflicts) are not logged twice; faults are.
+"""
 
 from __future__ import annotations
 
-from flask import render_template
+import logging
+
+from flask import Flask, render_template
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
-from runner.errors import CaseMovedOn, NotAllowed, NotFound
+from runner.errors import (
+    CaseMovedOn, InvalidInput, NotAllowed, NotFound, StorageError, StoredVersionError,
+)
+
+log = logging.getLogger(__name__)
 
 
-def init_app(app) -> None:
-    def page(status: int, title: str, message: str):
+def init_app(app: Flask) -> None:
+    def page(status: int, title: str, message: str) -> tuple[str, int]:
         return render_template("error.html", title=title, message=message, status=status), status
 
-    # The runner's own messages are English and meant for logs and the CLI; people get these.
-    app.register_error_handler(NotFound, lambda e: page(404, _("Not found"), _("There is nothing here by that name.")))
-    app.register_error_handler(NotAllowed, lambda e: page(
-        403, _("Not allowed"), _("Your role and unit do not give access to this. Nothing was changed.")))
-    app.register_error_handler(CaseMovedOn, lambda e: page(
-        409, _("This case has moved on"), _("Someone acted on this case first. Nothing of yours was saved.")))
+    def not_found(_e: Exception) -> tuple[str, int]:
+        return page(404, _("Not found"), _("There is nothing here by that name."))
+
+    def not_allowed(_e: Exception) -> tuple[str, int]:
+        return page(403, _("Not allowed"), _("Your role and unit do not give access to this. Nothing was changed."))
+
+    def moved_on(_e: Exception) -> tuple[str, int]:
+        return page(409, _("This case has moved on"), _("Someone acted on this case first. Nothing of yours was saved."))
+
+    def invalid_input(_e: Exception) -> tuple[str, int]:
+        return page(400, _("The form could not be read"),
+                    _("Reload the page and submit the form again. Nothing was saved."))
+
+    def unreadable_version(e: Exception) -> tuple[str, int]:
+        log.error("stored definition version cannot be read: %s", e)
+        return page(503, _("This case's SOP version cannot be read"),
+                    _("The version of the SOP this case runs on cannot be read. The problem was logged; "
+                      "ask the administrator to check it. Nothing was changed."))
+
+    def storage(_e: Exception) -> tuple[str, int]:
+        return page(503, _("Not saved"), _("The database refused the change. The problem was logged; "
+                                           "nothing was saved. Please try again."))
+
+    app.register_error_handler(NotFound, not_found)
+    app.register_error_handler(NotAllowed, not_allowed)
+    app.register_error_handler(CaseMovedOn, moved_on)
+    app.register_error_handler(InvalidInput, invalid_input)
+    app.register_error_handler(StoredVersionError, unreadable_version)
+    app.register_error_handler(StorageError, storage)
     app.register_error_handler(CSRFError, lambda e: page(
         400, _("The form has expired"), _("Reload the page and submit the form again. Nothing was saved.")))
     app.register_error_handler(400, lambda e: page(400, _("The form could not be read"),

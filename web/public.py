@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from typing import Any
+
+from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_login import current_user
+from werkzeug.wrappers.response import Response
 
 from runner import services
-from runner.engine import Actor
 from runner.errors import InvalidForm, NotFound
 
 from . import db
@@ -18,19 +20,17 @@ _MAX_REMEMBERED = 20
 
 
 @bp.route("/")
-def home():
+def home() -> str | Response:
     if current_user.is_authenticated:
         return redirect(url_for("staff.inbox"))
     return render_template("public/home.html", flows=services.public_flows(db.registry()))
 
 
 @bp.route("/lapor/<sop_id>/<flow_id>", methods=["GET", "POST"])
-def submit(sop_id: str, flow_id: str):
-    match = [(s, f) for s, f in services.public_flows(db.registry()) if s.id == sop_id and f.id == flow_id]
-    if not match:
-        abort(404)
-    sop, flow = match[0]
-    errors, values = {}, {}
+def submit(sop_id: str, flow_id: str) -> Response | tuple[str, int]:
+    sop, flow, actor = services.public_flow(db.registry(), sop_id, flow_id)
+    errors: dict[str, Any] = {}
+    values: dict[str, Any] = {}
     if request.method == "POST":
         values = request.form.to_dict()
         # A double click or a resubmitted page must not file the report twice: each rendered form
@@ -41,7 +41,6 @@ def submit(sop_id: str, flow_id: str):
             return redirect(url_for("public.track", kode=done[nonce], baru=1))
         try:
             with db.transaction() as s:
-                actor = Actor.public(services.public_role(sop, flow))
                 case = services.start_case(s, db.registry(), sop.id, flow.id, values, actor=actor)
                 code = case.tracking_code
             if nonce:
@@ -56,7 +55,7 @@ def submit(sop_id: str, flow_id: str):
 
 
 @bp.route("/lacak")
-def track():
+def track() -> tuple[str, int]:
     code = request.args.get("kode", "").strip()
     view, missing = None, False
     if code:

@@ -2,26 +2,31 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from werkzeug.wrappers.response import Response
 
 from runner import services
-from runner.errors import CaseMovedOn, InvalidForm, NotAllowed, NotFound
+from runner.errors import CaseMovedOn, InvalidForm, NotAllowed
+from runner.services import CaseView
 
 from . import db
 
 bp = Blueprint("staff", __name__)
+View = str | Response | tuple[str, int]
 
 
 @bp.before_request
 @login_required
-def _require_login():
+def _require_login() -> None:
     return None
 
 
 @bp.route("/kotak-masuk")
-def inbox():
+def inbox() -> View:
     actor = current_user.actor
     s = db.session()
     return render_template(
@@ -33,25 +38,19 @@ def inbox():
 
 
 @bp.route("/kasus")
-def cases():
+def cases() -> View:
     open_only = request.args.get("semua") != "1"
-    try:
-        page = max(1, int(request.args.get("hal", "1")))
-    except ValueError:
-        page = 1
+    page = request.args.get("hal", 1, type=int) or 1
     rows = services.browse(db.session(), db.registry(), current_user.actor, open_only=open_only, page=page, per_page=50)
-    return render_template("staff/cases.html", rows=rows, open_only=open_only, page=page, has_next=len(rows) == 50)
+    return render_template("staff/cases.html", rows=rows, open_only=open_only, page=max(page, 1),
+                           has_next=len(rows) == 50)
 
 
 @bp.route("/kasus/baru/<sop_id>/<flow_id>", methods=["GET", "POST"])
-def new_case(sop_id: str, flow_id: str):
-    sop = db.registry().get(sop_id)
-    flow = sop.flow(flow_id) if sop else None
-    if flow is None or flow.schedule is not None:
-        abort(404)
-    if not set(flow.started_by) & current_user.actor.roles:
-        raise NotAllowed(f"no role of this user may start flow {flow.id}")
-    errors, values = {}, {}
+def new_case(sop_id: str, flow_id: str) -> View:
+    sop, flow = services.startable_flow(db.registry(), sop_id, flow_id, current_user.actor)
+    errors: dict[str, Any] = {}
+    values: dict[str, Any] = {}
     if request.method == "POST":
         values = request.form.to_dict()
         try:
@@ -66,35 +65,34 @@ def new_case(sop_id: str, flow_id: str):
 
 
 @bp.route("/kasus/<int:case_id>", methods=["GET", "POST"])
-def case(case_id: int):
-    if request.method == "GET":
-        view = _view_or_404(case_id)
-        return _render_case(view, view.initial)
+def case(case_id: int) -> View:
     actor = current_user.actor
+    if request.method == "GET":
+        view = services.case_view(db.session(), db.registry(), case_id, actor)
+        return _render_case(view, view.initial)
     submitted = request.form.to_dict()
-    try:
-        version = int(request.form.get("version", ""))
-    except ValueError:
+    version = request.form.get("version", type=int)
+    if version is None:
         abort(400)
     try:
         with db.transaction() as s:
-            services.perform_step(s, db.registry(), case_id, actor, request.form.get("action", ""), submitted,
-                                  expected_version=version)
+            case = services.perform_step(s, db.registry(), case_id, actor, request.form.get("action", ""),
+                                         submitted, expected_version=version)
+            after = services.after_step(db.registry(), case, actor)
     except InvalidForm as exc:
-        view = _view_or_404(case_id)
+        view = services.case_view(db.session(), db.registry(), case_id, actor)
         return _render_case(view, {**view.initial, **submitted}, errors=exc.errors, status=400)
     except CaseMovedOn:
-        view = _view_or_404(case_id)
+        view = services.case_view(db.session(), db.registry(), case_id, actor)
         return _render_case(view, view.initial, moved_on=True, unsaved=_unsaved(view, submitted), status=409)
-    except NotAllowed:
-        view = _view_or_404(case_id)
-        return _render_case(view, view.initial, refused=True, unsaved=_unsaved(view, submitted), status=403)
-    view = services.case_view(db.session(), db.registry(), case_id, actor)  # whoever acted may read it
-    flash(_("Saved. The case is now at: %(step)s", step=view.sop.state_name(view.case.state)))
-    return redirect(url_for("staff.case", case_id=case_id) if view.can_act else url_for("staff.inbox"))
+    except NotAllowed as exc:
+        view = services.case_view(db.session(), db.registry(), case_id, actor)
+        return _render_case(view, view.initial, refused=exc, unsaved=_unsaved(view, submitted), status=403)
+    flash(_("Saved. The case is now at: %(step)s", step=after.state_name))
+    return redirect(url_for("staff.case", case_id=case_id) if after.yours else url_for("staff.inbox"))
 
 
-def _unsaved(view, submitted: dict) -> list:
+def _unsaved(view: CaseView, submitted: dict[str, str]) -> list[tuple[Any, str]]:
     """What the person typed into a form that could not be saved, so they can copy it, not lose it."""
     activity = view.sop.activity(submitted.get("step", ""))
     if activity is None:
@@ -102,16 +100,10 @@ def _unsaved(view, submitted: dict) -> list:
     return [(f, submitted[f.id]) for f in activity.fields if str(submitted.get(f.id, "")).strip()]
 
 
-def _render_case(view, values, *, errors=None, status: int = 200, **flags):
+def _render_case(view: CaseView, values: dict[str, Any], *, errors: dict[str, Any] | None = None,
+                 status: int = 200, **flags: Any) -> tuple[str, int]:
     figures = None
     if view.case.period and view.flow.schedule:
         figures = services.period_figures(db.session(), db.registry(), view.sop, view.case.period)
     return render_template("staff/case.html", view=view, values=values, errors=errors or {}, figures=figures,
                            **flags), status
-
-
-def _view_or_404(case_id: int):
-    try:
-        return services.case_view(db.session(), db.registry(), case_id, current_user.actor)
-    except NotFound:
-        abort(404)
