@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: install run serve test test-postgres test-browser bench translations clean
+.PHONY: install run serve test typecheck test-postgres test-browser bench translations clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,9 +27,13 @@ serve: install
 	$(BIN)/sop db upgrade
 	$(BIN)/gunicorn --workers $${WORKERS:-4} --bind $(HOST):$(PORT) 'web:create_app()'
 
-## make test: the whole suite (PostgreSQL tests run when SOP_TEST_DATABASE_URL is set)
-test: install
+## make test: type checks (mypy: runner strict, web), then the whole suite
+## (PostgreSQL tests run when SOP_TEST_DATABASE_URL is set)
+test: install typecheck
 	$(BIN)/python -m pytest
+
+typecheck: install
+	$(BIN)/mypy
 
 test-postgres: install
 	$(BIN)/python -m pytest -m postgres
