@@ -70,7 +70,7 @@ def acting_role(sop: Sop, activity: Activity, actor: Actor, case_unit: str | Non
     for role_id in activity.performers:
         if role_id in actor.roles:
             role = sop.role(role_id)
-            if role is not None and reaches(role_reach(role, actor), actor, case_unit):
+            if role is not None and not role.external and reaches(role_reach(role, actor), actor, case_unit):
                 return role_id
     return None
 
@@ -159,7 +159,7 @@ def _acting_reaches(sop: Sop, actor: Actor) -> dict[str, Reach]:
         best = Reach.NONE
         for role_id in activity.performers:
             role = sop.role(role_id)
-            if role_id in actor.roles and role is not None:
+            if role_id in actor.roles and role is not None and not role.external:
                 best = max(best, role_reach(role, actor))
         if best is not Reach.NONE:
             out[activity.id] = best

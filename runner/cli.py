@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
@@ -227,7 +226,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 
     runtime = _open(args)
     check_roles(runtime.registry, args.role)
-    password = os.environ.get("SOP_NEW_PASSWORD") or getpass.getpass(f"password for {args.username}: ")
+    password = _settings().new_password or getpass.getpass(f"password for {args.username}: ")
     with transaction(runtime.factory) as session:
         create_user(session, args.username, password, roles=args.role, unit_id=args.unit,
                     full_name=args.name or args.username)
@@ -313,7 +312,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = _settings()
     # Commands print their own results; the log (stderr) shows warnings and errors unless
     # SOP_LOG_LEVEL asks for more.
-    configure_logging(settings.log_level if "SOP_LOG_LEVEL" in os.environ else "WARNING", settings.log_format)
+    configure_logging(settings.log_level or "WARNING", settings.log_format)
     args = build_parser().parse_args(argv)
     try:
         status: int = args.func(args)

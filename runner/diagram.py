@@ -51,6 +51,7 @@ if TYPE_CHECKING:  # pragma: no cover - the protocol exists only in transitions'
     from transitions.extensions.diagrams_base import GraphProtocol
 
 from .definition.model import Sop, Text
+from .engine import trigger_name
 from .errors import ConfigurationError, InvalidInput
 
 FORMATS = ("mermaid", "dot")
@@ -183,7 +184,7 @@ def diagram(sop: Sop, fmt: str = "mermaid", current: str | None = None, locale: 
     states: list[dict[str, Any]] = [{"name": a.id, "label": esc(f"{a.no}. {a.name}")} for a in sop.activities]
     states += [{"name": e.id, "label": esc(e.name), "final": True} for f in sop.flows for e in f.ends]
     transitions = [
-        {"trigger": f"{a.id}__{x.id}", "source": a.id, "dest": x.to, "label": esc_edge(_action_label(x.label, locale))}
+        {"trigger": trigger_name(a.id, x.id), "source": a.id, "dest": x.to, "label": esc_edge(_action_label(x.label, locale))}
         for a in sop.activities for x in a.actions
     ]
     # Mermaid puts the title in YAML front matter (`---` lines); DOT quotes it as the graph's label.

@@ -8,8 +8,9 @@ transition ``<activity>__<action>`` carrying three callables (never a string fro
 
 * a **condition** asking the access policy whether the actor may perform the step (so a wrong role or
   unit is refused by the machine itself: the trigger returns False and nothing moves);
-* a **before** callback cleaning the step's form against its fields, raising ``InvalidForm`` — it runs
-  only once the condition passed, so a person who may not act never learns what the form expects;
+* a **before** callback cleaning the step's form against the fields *this action* collects, raising
+  ``InvalidForm`` — it runs only once the condition passed, so a person who may not act never learns
+  what the form expects; what was typed into another action's fields is dropped here, never stored;
 * an **after** callback computing what the step writes: its next due time in working time and the
   finished ``Step`` record the service persists.
 
@@ -116,7 +117,8 @@ class Engine:
                 names.append((name, action))
                 self.machine.add_transition(
                     name, activity.id, action.to, conditions=[self._may_act(activity)],
-                    before=[self._cleaner(activity.fields, action.requires)], after=[self._performed(activity, action)],
+                    before=[self._cleaner(activity.fields_of(action), action.requires)],
+                    after=[self._performed(activity, action)],
                 )
             self._actions[activity.id] = tuple(names)
 
@@ -194,7 +196,8 @@ class Engine:
         if not self._trigger(start_trigger(flow.id), move):
             if actor is None:
                 raise NotAllowed(f"'{flow.name}' is started by a person, not the scheduler")
-            raise NotAllowed(f"none of your roles may start '{flow.name}'", roles=flow.started_by)
+            roles = tuple(r.name for r in (self.sop.role(rid) for rid in flow.started_by) if r is not None)
+            raise NotAllowed(f"none of your roles may start '{flow.name}'", roles=roles)
         assert isinstance(move.result, Opening)
         return move.result
 
@@ -211,9 +214,9 @@ class Engine:
         activity = self.sop.activity(state)
         if activity is None:
             raise NotAllowed("this case has finished; no step is open")
+        if activity.action(action_id) is None:  # never echo what was typed: it may reach a log line
+            raise NotAllowed(f"that is not an action of step {activity.no}")
         name = trigger_name(activity.id, action_id)
-        if name not in self.machine.events:
-            raise NotAllowed(f"'{action_id}' is not an action of step {activity.no}")
         move = _Move(state, actor, case_unit, raw, now, units)
         if not self._trigger(name, move):
             raise access.refusal(self.sop, activity, case_unit, units.get(case_unit) if case_unit else None)

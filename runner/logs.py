@@ -103,9 +103,19 @@ def configure(level: str = "INFO", fmt: str = "text") -> None:
         logging.getLogger(name).setLevel(level_name)
 
 
+def _plain(value: object) -> str:
+    """A field as one safe token of a text line: control characters escaped, so no value can forge
+    a second log line."""
+    text = str(value)
+    return text.translate(_ESCAPES) if any(ord(c) < 0x20 or ord(c) == 0x7F for c in text) else text
+
+
+_ESCAPES = {i: f"\\x{i:02x}" for i in [*range(0x20), 0x7F]}
+
+
 def event(logger: logging.Logger, name: str, level: int = logging.INFO, /, **fields: object) -> None:
     """Log event ``name`` with ``fields`` (ids and numbers only; see the module docstring)."""
     if not logger.isEnabledFor(level):
         return
-    text = " ".join(f"{k}={v}" for k, v in fields.items())
+    text = " ".join(f"{k}={_plain(v)}" for k, v in fields.items())
     logger.log(level, "%s %s", name, text, extra={"event": name, "fields": fields})

@@ -17,7 +17,7 @@ from . import yamlsource
 from .definition import Problem, Sop, load_file
 from .definition.stored import FORMAT, load_stored
 from .engine import Engine
-from .errors import ConfigurationError, DefinitionError
+from .errors import ConfigurationError, DefinitionError, StoredVersionError
 
 
 @dataclass
@@ -102,6 +102,10 @@ class Registry:
         engine = self._engines.get(version)
         if engine is None:
             sop = load_stored(source, fmt, path)
+            try:
+                built = Engine(sop)
+            except (ValueError, KeyError, TypeError) as exc:  # a text never valid (edited in the database)
+                raise StoredVersionError([Problem(path, 1, 1, f"the stored version cannot be run ({exc})")]) from None
             with self._lock:
-                engine = self._engines.setdefault(version, Engine(sop))
+                engine = self._engines.setdefault(version, built)
         return engine

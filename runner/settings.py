@@ -20,8 +20,9 @@ class Settings:
     definitions: Path
     secret_key: str | None
     secure_cookies: bool
-    log_level: str
+    log_level: str | None  # None: not set (the app logs INFO, the CLI WARNING)
     log_format: str
+    new_password: str | None  # for `sop user add` without a prompt
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> "Settings":
@@ -34,6 +35,7 @@ class Settings:
             definitions=Path(environ.get("SOP_DEFINITIONS") or here / "sop_definitions"),
             secret_key=environ.get("SECRET_KEY") or None,
             secure_cookies=environ.get("SOP_SECURE_COOKIES", "") == "1",
-            log_level=environ.get("SOP_LOG_LEVEL") or "INFO",
+            log_level=environ.get("SOP_LOG_LEVEL") or None,
             log_format=environ.get("SOP_LOG_FORMAT") or "text",
+            new_password=environ.get("SOP_NEW_PASSWORD") or None,
         )

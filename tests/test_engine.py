@@ -155,7 +155,7 @@ def test_unit_scoped_role_of_another_unit_is_refused(engine):
 def test_unknown_action_and_finished_case_are_refused(engine):
     with pytest.raises(NotAllowed) as info:
         do(engine, "input_laporan", ADMIN, "hapus")
-    assert "'hapus' is not an action of step 1" in str(info.value)
+    assert "not an action of step 1" in str(info.value) and "hapus" not in str(info.value)
     with pytest.raises(NotAllowed) as info:
         do(engine, "selesai", ADMIN, "teruskan")
     assert "finished" in str(info.value)

@@ -42,7 +42,7 @@ def _secret_key(instance_path: Path) -> str:
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     settings = Settings.from_env()
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.log_level or "INFO", settings.log_format)
     app = Flask(__name__, instance_path=str(settings.instance_path))
     app.config.from_mapping(
         SOP_DATABASE_URL=settings.database_url,

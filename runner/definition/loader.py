@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from dataclasses import replace
 from collections import deque
 from collections.abc import Hashable, Mapping, Sequence
 from pathlib import Path
@@ -255,7 +256,12 @@ class _Builder:
                                f"field '{unit_field}' is not a field of this activity{suggest(unit_field, field_by_id)}")
                 elif field_by_id[unit_field].type != "unit":
                     self.error(w + ("actions", k, "assign_unit"), f"field '{unit_field}' must have type 'unit'")
+            for r, fid in enumerate(a.get("fields", [])):
+                if fid not in field_by_id:
+                    self.error(w + ("actions", k, "fields", r),
+                               f"field '{fid}' is not a field of this activity{suggest(fid, field_by_id)}")
             actions.append(Action(a["id"], _text(a["label"]), a["to"], tuple(a.get("requires", ())), unit_field))
+        actions = _resolve_uses(raw["actions"], actions, fields)
         self._unique([a.id for a in actions], w + ("actions",), "action")
         return Activity(
             no=raw["no"], id=raw["id"], flow=flow, name=raw["name"],
@@ -263,6 +269,7 @@ class _Builder:
             recipients=self._role_refs(w + ("recipients",), raw.get("recipients", []), allow_external=True),
             requirements=tuple(raw.get("requirements", ())), time_limit=limit, output=raw.get("output", ""),
             note=raw.get("note", ""), fields=fields, actions=tuple(actions),
+            public_status=raw.get("public_status", ""),
         )
 
     def _flow(self, i: int, raw: Mapping[str, Any], activities: tuple[Activity, ...]) -> Flow:
@@ -283,7 +290,8 @@ class _Builder:
         for k, f in enumerate(intake):
             if f.type == "unit":
                 self.error(w + ("intake", k, "type"), "intake fields cannot choose a unit; use an action's assign_unit")
-        ends = tuple(End(e["id"], e["name"], raw["id"], e.get("public_message", "")) for e in raw["ends"])
+        ends = tuple(End(e["id"], e["name"], raw["id"], e.get("public_message", ""), e.get("public_status", ""))
+                     for e in raw["ends"])
         return Flow(raw["id"], raw["name"], raw["start"], raw.get("schedule"), started_by, intake, title_field, ends)
 
     def _check_actions(self, activities: tuple[Activity, ...], flows: tuple[Flow, ...]) -> None:
@@ -306,6 +314,19 @@ def _text(raw: str | Mapping[str, str]) -> Text:
     if isinstance(raw, str):
         return Text(raw)
     return Text(raw["id"], tuple(sorted((k, v) for k, v in raw.items() if k != "id")))
+
+
+def _resolve_uses(raws: Sequence[Mapping[str, Any]], actions: list[Action],
+                  fields: tuple[Field, ...]) -> list[Action]:
+    """Which fields each action collects: the fields it claims (``fields``, ``requires``,
+    ``assign_unit``) plus every field no action of the activity claims. What is typed into a field the
+    taken action does not collect is never stored (data taken is data used)."""
+    claims = [set(r.get("fields", ())) | set(r.get("requires", ())) | ({r["assign_unit"]} if r.get("assign_unit") else set())
+              for r in raws]
+    claimed = set().union(*claims) if claims else set()
+    common = [f.id for f in fields if f.id not in claimed]
+    return [replace(a, uses=tuple(f.id for f in fields if f.id in common or f.id in mine))
+            for a, mine in zip(actions, claims)]
 
 
 def _check_graph(sop: Sop, builder: _Builder) -> None:

@@ -100,6 +100,7 @@ class Action:
     to: str
     requires: tuple[str, ...] = ()
     assign_unit: str | None = None
+    uses: tuple[str, ...] = ()  # ids of the activity's fields this action collects (resolved by the loader)
 
 
 @dataclass(frozen=True)
@@ -123,9 +124,19 @@ class Activity:
     note: str = ""
     fields: tuple[Field, ...] = ()
     actions: tuple[Action, ...] = ()
+    public_status: str = ""  # what the reporter reads while a case is here ("" = a generic text)
 
     def action(self, action_id: str) -> Action | None:
         return next((a for a in self.actions if a.id == action_id), None)
+
+    def fields_of(self, action: Action) -> tuple[Field, ...]:
+        """The fields ``action`` collects: stored when it is taken, discarded for any other action."""
+        return tuple(f for f in self.fields if f.id in action.uses)
+
+    @property
+    def common_fields(self) -> tuple[Field, ...]:
+        """Fields every action collects (shown above the buttons)."""
+        return tuple(f for f in self.fields if all(f.id in a.uses for a in self.actions))
 
 
 @dataclass(frozen=True)
@@ -134,6 +145,7 @@ class End:
     name: str
     flow: str
     public_message: str = ""
+    public_status: str = ""  # the reporter's status text once here ("" = the end's name)
 
 
 @dataclass(frozen=True)

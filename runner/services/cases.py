@@ -102,14 +102,21 @@ def start_case(
         data=values, period=period, created_at=now, updated_at=now, due_at=step.due_at,
         due_advisory=step.due_advisory, closed_at=None,
     )
-    session.add(case)
-    session.flush()
-    session.add(HistoryEntry(
-        case_id=case.id, seq=1, at=now, user_id=actor.user_id if actor else None,
-        actor_name=_starter_name(sop, actor, step.acting_role), role=step.acting_role, unit_id=None,
-        activity=None, action=None, from_state=None, to_state=step.target, data=values, due_at=None,
-    ))
-    session.flush()
+    try:
+        session.add(case)
+        session.flush()
+        session.add(HistoryEntry(
+            case_id=case.id, seq=1, at=now, user_id=actor.user_id if actor else None,
+            actor_name=_starter_name(sop, actor, step.acting_role), role=step.acting_role, unit_id=None,
+            activity=None, action=None, from_state=None, to_state=step.target, data=values, due_at=None,
+        ))
+        session.flush()
+    except IntegrityError as exc:
+        if period is not None and violates(exc, "uq_cases_scheduled_period"):
+            raise  # tick's race with another process: it handles this one
+        log.error("case.start_failed sop=%s flow=%s: the database refused the write", sop.id, flow.id,
+                  exc_info=True)  # the engine hides statement parameters: no reporter data here
+        raise StorageError("the case could not be saved; nothing was written") from None
     event(log, "case.started", case=case.id, sop=sop.id, flow=flow.id, role=step.acting_role or "scheduler")
     return case
 
@@ -134,7 +141,9 @@ def perform_step(
     started = time.perf_counter()
     now = now or utcnow()
     case, engine = _visible_case(session, registry, case_id, actor, fresh=True)
-    fields = {"case": case.id, "sop": case.sop_id, "activity": case.state, "action": action_id}
+    open_step = engine.sop.activity(case.state)
+    known = open_step is not None and open_step.action(action_id) is not None
+    fields = {"case": case.id, "sop": case.sop_id, "activity": case.state, "action": action_id if known else "?"}
     if expected_version is not None and case.version != expected_version:
         event(log, "step.conflict", logging.WARNING, **fields, reason="stale form")
         raise CaseMovedOn(_moved_on_message(session, engine.sop, case))
@@ -234,6 +243,8 @@ class CaseView:
     remaining_minutes: int | None
     performers: tuple[str, ...]  # role names of the open step, for "this step is for: …"
     required_by: Mapping[str, tuple[Text, ...]]  # field id -> labels of the open actions requiring it
+    common_fields: tuple[Field, ...]  # collected whichever open action is taken: shown first
+    action_groups: tuple[tuple[Action, tuple[Field, ...]], ...]  # each action with its own fields
 
     @property
     def can_act(self) -> bool:
@@ -264,7 +275,23 @@ def case_view(session: Session, registry: Registry, case_id: int, actor: Actor,
         if activity else (),
         required_by={f.id: labels for f in (activity.fields if activity else ())
                      if (labels := tuple(a.label for a in actions if f.id in a.requires))},
+        **_form_layout(activity, actions),
     )
+
+
+def _form_layout(activity: Activity | None, actions: tuple[Action, ...]) -> dict[str, Any]:
+    """Fields every open action collects first; then each action with the fields only it (or it and
+    some others) collects, each field shown once, beside the first button that takes it."""
+    if activity is None or not actions:
+        return {"common_fields": (), "action_groups": ()}
+    common = tuple(f for f in activity.fields if all(f.id in a.uses for a in actions))
+    shown = {f.id for f in common}
+    groups = []
+    for action in actions:
+        own = tuple(f for f in activity.fields_of(action) if f.id not in shown)
+        shown |= {f.id for f in own}
+        groups.append((action, own))
+    return {"common_fields": common, "action_groups": tuple(groups)}
 
 
 def is_overdue(case: Case, now: dt.datetime) -> bool:
@@ -321,21 +348,38 @@ class PublicView:
     timezone: str
 
 
+def public_status(sop: Sop, state: str) -> str:
+    """What the reporter reads for ``state``: the definition's ``public_status``, an end's name, or
+    "" for a generic "being processed" (worded by the web layer). Never an internal activity name."""
+    activity = sop.activity(state)
+    if activity is not None:
+        return activity.public_status
+    end = sop.end(state)
+    return (end.public_status or end.name) if end is not None else ""
+
+
 def track(session: Session, registry: Registry, code: str) -> PublicView:
-    """What a reporter may see with the tracking code: status, dates, and fields marked public."""
+    """What a reporter may see with the tracking code: status texts written for them, dates, and the
+    values of fields marked public (stored only when the action that collects them was taken)."""
     normalised = normalise_code(code)
     case = session.scalar(select(Case).where(Case.tracking_code == normalised)) if normalised else None
     if case is None:
         raise NotFound("no report has this tracking code")
     sop = engine_of(registry, case).sop
     entries = session.scalars(select(HistoryEntry).where(HistoryEntry.case_id == case.id).order_by(HistoryEntry.seq))
-    steps = tuple((e.at, sop.state_name(e.to_state)) for e in entries)
+    steps: list[tuple[dt.datetime, str]] = []
+    for e in entries:
+        status = public_status(sop, e.to_state)
+        if not steps or steps[-1][1] != status:  # a return for revision inside the OPD is not news
+            steps.append((e.at, status))
     end = sop.end(case.state)
     answers = tuple((f, case.data[f.id]) for f in sop.public_fields() if case.data.get(f.id) not in (None, ""))
+    flow = sop.flow(case.flow)
+    title_public = flow is not None and any(f.id == flow.title_field and f.public for f in flow.intake)
     return PublicView(
-        code=normalised, title=case.title, status=sop.state_name(case.state), finished=end is not None,
-        public_message=end.public_message if end else "", created_at=case.created_at, closed_at=case.closed_at,
-        steps=steps, answers=answers, timezone=sop.calendar.timezone,
+        code=normalised, title=case.title if title_public else "", status=public_status(sop, case.state),
+        finished=end is not None, public_message=end.public_message if end else "", created_at=case.created_at,
+        closed_at=case.closed_at, steps=tuple(steps), answers=answers, timezone=sop.calendar.timezone,
     )
 
 

@@ -23,6 +23,7 @@ from ..registry import Registry
 from ..store import Definition, violates
 
 log = logging.getLogger(__name__)
+_reported: set[str] = set()  # unreadable stored versions already logged by this process
 
 
 def publish(session: Session, sop: Sop, source: str, now: dt.datetime | None = None) -> Definition:
@@ -71,8 +72,10 @@ def stored_versions(session: Session, registry: Registry) -> Iterator[tuple[int,
         try:
             yield row.id, engine_of_row(registry, row).sop
         except StoredVersionError as exc:
-            event(log, "definition.unreadable", logging.ERROR, sop=row.sop_id, version=row.version[:12],
-                  problem=exc.problems[0].message if exc.problems else "")
+            if row.version not in _reported:  # once per process, not on every list request
+                _reported.add(row.version)
+                event(log, "definition.unreadable", logging.ERROR, sop=row.sop_id, version=row.version[:12],
+                      problem=exc.problems[0].message if exc.problems else "")
 
 
 def last_good_versions(session: Session, broken: list[tuple[str, str | None]]) -> list[tuple[Sop, str]]:

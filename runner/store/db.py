@@ -37,6 +37,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         if database and database != ":memory:" and not database.startswith("file:"):
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
+        # Statement parameters hold reporters' data: never let an error message or log line carry them.
+        kwargs.setdefault("hide_parameters", True)
         engine = create_engine(url, **kwargs)
 
         @event.listens_for(engine, "connect")
@@ -49,6 +51,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("hide_parameters", True)
     return create_engine(url, **kwargs)
 
 
