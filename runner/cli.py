@@ -234,6 +234,26 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check_db(args: argparse.Namespace) -> int:
+    from .registry import Registry
+    from .services import check_database
+    from .store import make_engine, session_factory
+
+    engine = make_engine(args.database or _settings().database_url)
+    try:
+        with session_factory(engine)() as session:
+            problems = check_database(session, Registry())  # stored versions only: what the cases run on
+    finally:
+        engine.dispose()
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} problem(s) found", file=sys.stderr)
+        return 1
+    print("OK")
+    return 0
+
+
 def cmd_tick(args: argparse.Namespace) -> int:
     from .services.schedule import tick
     from .store import transaction
@@ -302,6 +322,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--unit", help="unit id, for unit-scoped roles")
     p.add_argument("--name", help="full name")
     p.set_defaults(func=cmd_user_add)
+
+    p = sub.add_parser("check-db", help="check every case against its history and definition; OK or each problem")
+    p.add_argument("--database", help="SQLAlchemy URL (default: $SOP_DATABASE_URL or sqlite:///instance/sop.db)")
+    p.set_defaults(func=cmd_check_db)
 
     p = with_db(sub.add_parser("tick", help="open the scheduled cases that are due (run daily from cron)"))
     p.set_defaults(func=cmd_tick)

@@ -10,13 +10,14 @@ from .cases import (
     startable_flows, track,
 )
 from .inbox import CaseRow, browse, for_information, waiting
+from .integrity import check_database
 from .publishing import last_good_versions, publish, publish_all
 from .schedule import PeriodFigures, period_figures, tick
 from .startup import Runtime, open_runtime
 
 __all__ = [
     "AfterStep", "CasePosition", "CaseRow", "CaseView", "after_step", "case_position", "PeriodFigures", "PublicView", "Runtime", "actor_for", "authenticate", "browse", "check_roles",
-    "case_view", "create_user", "ensure_unit", "for_information", "get_user", "last_good_versions",
+    "case_view", "check_database", "create_user", "ensure_unit", "for_information", "get_user", "last_good_versions",
     "open_runtime", "perform_step", "period_figures", "public_flow", "public_flows", "publish", "publish_all",
     "start_case", "startable_flow", "startable_flows", "tick", "track", "units", "waiting",
 ]
