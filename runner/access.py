@@ -94,6 +94,14 @@ def may_view(sop: Sop, state: str, actor: Actor, case_unit: str | None) -> bool:
     return reaches(view_reach(sop, actor), actor, case_unit) or may_act(sop, state, actor, case_unit)
 
 
+def sees_identity(sop: Sop, actor: Actor, anonymous: bool) -> bool:
+    """Whether ``actor`` may see the fields that identify the reporter of a case (always, unless the
+    report is anonymous; then only with an internal role marked ``sees_identity``)."""
+    if not anonymous:
+        return True
+    return any((r := sop.role(rid)) is not None and r.sees_identity and not r.external for rid in actor.roles)
+
+
 def starting_role(flow: Flow, actor: Actor | None) -> str | None:
     """The role under which ``actor`` opens a case of ``flow``; "" for the scheduler (actor None).
 
@@ -208,5 +216,5 @@ def informed_criteria(versions: Versions, actor: Actor) -> ColumnElement[bool]:
 
 __all__ = [
     "Actor", "Reach", "acting_role", "informed_criteria", "is_informed", "may_act", "may_view", "public_role",
-    "reaches", "refusal", "role_reach", "starting_role", "view_reach", "visible_criteria", "waiting_criteria",
+    "reaches", "refusal", "role_reach", "sees_identity", "starting_role", "view_reach", "visible_criteria", "waiting_criteria",
 ]

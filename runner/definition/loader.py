@@ -192,7 +192,7 @@ class _Builder:
     # -- roles, fields, activities, flows -------------------------------------------------------
     def _role(self, i: int, raw: Mapping[str, Any]) -> Role:
         role = Role(raw["id"], raw["name"], raw.get("description", ""), bool(raw.get("unit_scoped", False)),
-                    bool(raw.get("external", False)))
+                    bool(raw.get("external", False)), bool(raw.get("sees_identity", False)))
         if role.external and role.unit_scoped:
             self.error(("roles", i, "unit_scoped"), "an external role cannot be scoped to a unit")
         return role
@@ -224,6 +224,7 @@ class _Builder:
                 id=f["id"], type=f["type"], label=_text(f["label"]), required=bool(f.get("required", False)),
                 help=_text(f["help"]) if "help" in f else None, options=options,
                 max_length=f.get("max_length"), min=f.get("min"), max=f.get("max"), public=bool(f.get("public", False)),
+                identifies=bool(f.get("identifies", False)),
             ))
         self._unique([f.id for f in fields], where, "field")
         return tuple(fields)
@@ -242,6 +243,9 @@ class _Builder:
             except durations.DurationError as exc:
                 self.error(w + ("time_limit",) + (() if isinstance(tl, str) else ("text",)), str(exc))
         fields = self._fields(w + ("fields",), raw.get("fields", []))
+        for k, f in enumerate(fields):
+            if f.identifies:
+                self.error(w + ("fields", k, "identifies"), "only intake fields identify the reporter")
         field_by_id = {f.id: f for f in fields}
         actions = []
         for k, a in enumerate(raw["actions"]):
@@ -269,7 +273,7 @@ class _Builder:
             recipients=self._role_refs(w + ("recipients",), raw.get("recipients", []), allow_external=True),
             requirements=tuple(raw.get("requirements", ())), time_limit=limit, output=raw.get("output", ""),
             note=raw.get("note", ""), fields=fields, actions=tuple(actions),
-            public_status=raw.get("public_status", ""),
+            public_status=raw.get("public_status", ""), sets_privacy=bool(raw.get("sets_privacy", False)),
         )
 
     def _flow(self, i: int, raw: Mapping[str, Any], activities: tuple[Activity, ...]) -> Flow:
@@ -288,6 +292,8 @@ class _Builder:
         if title_field and title_field not in {f.id for f in intake}:
             self.error(w + ("title_field",), f"'{title_field}' is not an intake field")
         for k, f in enumerate(intake):
+            if f.identifies and f.public:
+                self.error(w + ("intake", k, "public"), "a field that identifies the reporter cannot be public")
             if f.type == "unit":
                 self.error(w + ("intake", k, "type"), "intake fields cannot choose a unit; use an action's assign_unit")
         ends = tuple(End(e["id"], e["name"], raw["id"], e.get("public_message", ""), e.get("public_status", ""))

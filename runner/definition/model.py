@@ -71,6 +71,7 @@ class Role:
     description: str = ""
     unit_scoped: bool = False
     external: bool = False
+    sees_identity: bool = False  # sees the identifying fields of an anonymous report
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ class Field:
     min: float | None = None
     max: float | None = None
     public: bool = False
+    identifies: bool = False  # an intake field naming or reaching the reporter (masked when anonymous)
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,7 @@ class Activity:
     fields: tuple[Field, ...] = ()
     actions: tuple[Action, ...] = ()
     public_status: str = ""  # what the reporter reads while a case is here ("" = a generic text)
+    sets_privacy: bool = False  # its performer may set or lift anonim / rahasia
 
     def action(self, action_id: str) -> Action | None:
         return next((a for a in self.actions if a.id == action_id), None)
@@ -213,6 +216,10 @@ class Sop:
     @property
     def scheduled_flows(self) -> tuple[Flow, ...]:
         return tuple(f for f in self.flows if f.schedule is not None)
+
+    def identity_fields(self) -> frozenset[str]:
+        """Ids of the intake fields that identify the reporter (masked in an anonymous report)."""
+        return frozenset(fld.id for f in self.flows for fld in f.intake if fld.identifies)
 
     def public_fields(self) -> tuple[Field, ...]:
         seen: dict[str, Field] = {}

@@ -30,6 +30,7 @@ from ..engine import Engine, Step
 from ..errors import CaseMovedOn, NotAllowed, NotFound, StorageError
 from ..logs import event
 from ..registry import Registry
+from ..privacy import ANONYMOUS_KEY, CONFIDENTIAL_KEY, MASK, Privacy, with_flags
 from ..store import Case, HistoryEntry, violates
 from .accounts import units as unit_names
 from .publishing import current_row, engine_of_row
@@ -94,6 +95,8 @@ def start_case(
     definition = current_row(session, sop)
     values = {k: v for k, v in step.values.items() if v is not None}
     title = str(values.get(flow.title_field, "")) if flow.title_field else ""
+    if flow.schedule is None:  # the reporter's (or the inputting officer's) choice of anonim / rahasia
+        values.update(Privacy.from_form(raw).stamped())
     if not title:
         title = f"{flow.name} {period}" if period else flow.name
     case = Case(
@@ -153,7 +156,7 @@ def perform_step(
         event(log, "step.refused", logging.WARNING, **fields, roles=",".join(sorted(actor.roles)),
               unit=actor.unit or "-", reason=str(exc))
         raise
-    _apply(session, case, step, actor, now)
+    _apply(session, case, step, actor, now, _privacy_change(step, case, raw))
     try:
         session.flush()
     except StaleDataError:
@@ -185,14 +188,31 @@ def after_step(registry: Registry, case: Case, actor: Actor) -> AfterStep:
     return AfterStep(sop.state_name(case.state), access.may_act(sop, case.state, actor, case.unit_id))
 
 
-def _apply(session: Session, case: Case, step: Step, actor: Actor, now: dt.datetime) -> None:
+PRIVACY_FORM = "_privacy_form"  # present when the submitted form carried the anonim / rahasia boxes
+
+
+def _privacy_change(step: Step, case: Case, raw: Mapping[str, Any]) -> Privacy | None:
+    """The new anonim / rahasia flags when this step may set them and the form changed them."""
+    if not step.activity.sets_privacy or PRIVACY_FORM not in raw:
+        return None
+    new = Privacy.from_form(raw)
+    return new if new != Privacy.of(case.data) else None
+
+
+def _apply(session: Session, case: Case, step: Step, actor: Actor, now: dt.datetime,
+           privacy: Privacy | None = None) -> None:
+    recorded = dict(step.values)
+    if privacy is not None:  # the history says what was set or lifted, both flags explicitly
+        recorded.update({ANONYMOUS_KEY: privacy.anonymous, CONFIDENTIAL_KEY: privacy.confidential})
     history = HistoryEntry(
         case_id=case.id, seq=case.version + 1, at=now, user_id=actor.user_id, actor_name=actor.name,
         role=step.acting_role, unit_id=actor.unit, activity=step.activity.id, action=step.action.id,
-        from_state=step.source, to_state=step.target, data=step.values, due_at=case.due_at,
+        from_state=step.source, to_state=step.target, data=recorded, due_at=case.due_at,
     )
     data = dict(case.data)
     data.update({k: v for k, v in step.values.items() if v is not None})
+    if privacy is not None:
+        data = with_flags(data, privacy)
     case.data = data
     case.state = step.target
     case.unit_id = step.unit
@@ -225,6 +245,7 @@ class HistoryItem:
     values: tuple[tuple[Field, Any], ...]
     due_at: dt.datetime | None
     late: bool
+    privacy: Privacy | None  # the anonim / rahasia flags this entry set (or lifted), if any
 
 
 @dataclass(frozen=True)
@@ -241,6 +262,10 @@ class CaseView:
     units: dict[str, str]
     overdue: bool
     remaining_minutes: int | None
+    privacy: Privacy
+    sets_privacy: bool  # the open step's form carries the anonim / rahasia boxes
+    case_data: tuple[tuple[Field, Any], ...]  # the intake, identity masked when anonymous and not for them
+    title: str  # the case's title as this actor may read it
     performers: tuple[str, ...]  # role names of the open step, for "this step is for: …"
     required_by: Mapping[str, tuple[Text, ...]]  # field id -> labels of the open actions requiring it
     common_fields: tuple[Field, ...]  # collected whichever open action is taken: shown first
@@ -263,10 +288,16 @@ def case_view(session: Session, registry: Registry, case_id: int, actor: Actor,
     activity = sop.activity(case.state)
     flow = sop.flow(case.flow)
     assert flow is not None  # a stored case's flow exists in its own version
-    initial = {f.id: case.data.get(f.id) for f in activity.fields} if activity else {}
+    privacy = Privacy.of(case.data)
+    hidden = frozenset() if access.sees_identity(sop, actor, privacy.anonymous) else sop.identity_fields()
+    initial = {f.id: case.data.get(f.id) for f in activity.fields if f.id not in hidden} if activity else {}
     return CaseView(
         case=case, sop=sop, flow=flow, activity=activity, end=sop.end(case.state),
-        actions=actions, initial=initial, history=tuple(_history_item(sop, e, units) for e in entries),
+        actions=actions, initial=initial, history=tuple(_history_item(sop, e, units, hidden) for e in entries),
+        privacy=privacy, sets_privacy=bool(actions) and activity is not None and activity.sets_privacy,
+        case_data=tuple((f, MASK if f.id in hidden else case.data[f.id]) for f in flow.intake
+                        if case.data.get(f.id) not in (None, "")),
+        title=MASK if flow.title_field in hidden else case.title,
         unit_name=units.get(case.unit_id) if case.unit_id else None, units=units,
         overdue=is_overdue(case, now),
         remaining_minutes=(sop.calendar.working_minutes_between(now, case.due_at)
@@ -298,7 +329,8 @@ def is_overdue(case: Case, now: dt.datetime) -> bool:
     return case.closed_at is None and case.due_at is not None and not case.due_advisory and case.due_at < now
 
 
-def _history_item(sop: Sop, e: HistoryEntry, units: Mapping[str, str]) -> HistoryItem:
+def _history_item(sop: Sop, e: HistoryEntry, units: Mapping[str, str],
+                  hidden: frozenset[str] = frozenset()) -> HistoryItem:
     activity = sop.activity(e.activity) if e.activity else None
     fields: dict[str, Field] = {}
     if activity is not None:
@@ -307,7 +339,9 @@ def _history_item(sop: Sop, e: HistoryEntry, units: Mapping[str, str]) -> Histor
         for f in sop.flows:
             for fld in f.intake:
                 fields.setdefault(fld.id, fld)
-    values = tuple((fields[k], v) for k, v in (e.data or {}).items() if k in fields and v not in (None, ""))
+    data = e.data or {}
+    values = tuple((fields[k], MASK if k in hidden else v) for k, v in data.items()
+                   if k in fields and v not in (None, ""))
     action = activity.action(e.action) if activity and e.action else None
     role = sop.role(e.role)
     return HistoryItem(
@@ -316,6 +350,7 @@ def _history_item(sop: Sop, e: HistoryEntry, units: Mapping[str, str]) -> Histor
         step_name=f"{activity.no}. {activity.name}" if activity else "",
         action_label=action.label if action else None, to_name=sop.state_name(e.to_state), values=values,
         due_at=e.due_at, late=e.due_at is not None and e.at > e.due_at,
+        privacy=Privacy.of(data) if ANONYMOUS_KEY in data or CONFIDENTIAL_KEY in data else None,
     )
 
 
@@ -346,6 +381,7 @@ class PublicView:
     steps: tuple[tuple[dt.datetime, str], ...]
     answers: tuple[tuple[Field, Any], ...]
     timezone: str
+    confidential: bool
 
 
 def public_status(sop: Sop, state: str) -> str:
@@ -373,11 +409,14 @@ def track(session: Session, registry: Registry, code: str) -> PublicView:
         if not steps or steps[-1][1] != status:  # a return for revision inside the OPD is not news
             steps.append((e.at, status))
     end = sop.end(case.state)
-    answers = tuple((f, case.data[f.id]) for f in sop.public_fields() if case.data.get(f.id) not in (None, ""))
+    confidential = Privacy.of(case.data).confidential  # rahasia: nothing of the report beyond its status
+    answers = () if confidential else tuple(
+        (f, case.data[f.id]) for f in sop.public_fields() if case.data.get(f.id) not in (None, ""))
     flow = sop.flow(case.flow)
     title_public = flow is not None and any(f.id == flow.title_field and f.public for f in flow.intake)
     return PublicView(
-        code=normalised, title=case.title if title_public else "", status=public_status(sop, case.state),
+        code=normalised, title=case.title if title_public and not confidential else "",
+        status=public_status(sop, case.state), confidential=confidential,
         finished=end is not None, public_message=end.public_message if end else "", created_at=case.created_at,
         closed_at=case.closed_at, steps=tuple(steps), answers=answers, timezone=sop.calendar.timezone,
     )

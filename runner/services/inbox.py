@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 
 from .. import access
 from ..access import Actor
+from ..definition import Sop
+from ..privacy import MASK, Privacy
 from ..registry import Registry
 from ..store import Case
 from .accounts import units as unit_names
@@ -44,14 +46,23 @@ class CaseRow:
     remaining_minutes: int | None  # working minutes until due (negative when late)
 
 
-def _rows(session: Session, registry: Registry, stmt: Select[Case], now: dt.datetime) -> list[CaseRow]:
+def _title(sop: Sop, case: Case, actor: Actor) -> str:
+    """The case's title, masked when it is an anonymous reporter's identity and not for this actor."""
+    flow = sop.flow(case.flow)
+    if flow is not None and flow.title_field in sop.identity_fields() and \
+            not access.sees_identity(sop, actor, Privacy.of(case.data).anonymous):
+        return MASK
+    return case.title
+
+
+def _rows(session: Session, registry: Registry, stmt: Select[Case], now: dt.datetime, actor: Actor) -> list[CaseRow]:
     units = unit_names(session)
     rows = []
     for case in session.scalars(stmt):
         sop = engine_of(registry, case).sop
         activity = sop.activity(case.state)
         rows.append(CaseRow(
-            id=case.id, title=case.title, sop_title=sop.title, step=sop.state_name(case.state),
+            id=case.id, title=_title(sop, case, actor), sop_title=sop.title, step=sop.state_name(case.state),
             step_no=activity.no if activity else None, unit_name=units.get(case.unit_id) if case.unit_id else None,
             created_at=case.created_at, due_at=case.due_at, due_advisory=case.due_advisory,
             overdue=is_overdue(case, now), closed=case.closed_at is not None, tracking_code=case.tracking_code,
@@ -68,7 +79,7 @@ def waiting(session: Session, registry: Registry, actor: Actor, *, limit: int = 
     versions = list(stored_versions(session, registry))
     stmt = (select(Case).where(Case.closed_at.is_(None), access.waiting_criteria(versions, actor))
             .order_by(Case.due_at.is_(None), Case.due_at, Case.id).limit(limit))
-    return _rows(session, registry, stmt, now or utcnow())
+    return _rows(session, registry, stmt, now or utcnow(), actor)
 
 
 def for_information(session: Session, registry: Registry, actor: Actor, *, limit: int = 50,
@@ -78,7 +89,7 @@ def for_information(session: Session, registry: Registry, actor: Actor, *, limit
     stmt = (select(Case).where(Case.closed_at.is_(None), access.informed_criteria(versions, actor),
                                not_(access.waiting_criteria(versions, actor)))
             .order_by(Case.updated_at, Case.id).limit(limit))
-    return _rows(session, registry, stmt, now or utcnow())
+    return _rows(session, registry, stmt, now or utcnow(), actor)
 
 
 def browse(session: Session, registry: Registry, actor: Actor, *, open_only: bool = True, page: int = 1,
@@ -89,4 +100,4 @@ def browse(session: Session, registry: Registry, actor: Actor, *, open_only: boo
         stmt = stmt.where(Case.closed_at.is_(None))
     page = min(max(page, 1), _MAX_PAGE)
     stmt = stmt.order_by(Case.id.desc()).offset((page - 1) * per_page).limit(per_page)
-    return _rows(session, registry, stmt, now or utcnow())
+    return _rows(session, registry, stmt, now or utcnow(), actor)
