@@ -214,3 +214,35 @@ def test_check_db_on_an_empty_database_is_ok(db_url, db_engine, capsys):
 
 def test_check_db_reads_only_stored_versions(registry):
     assert Registry().current() == ()  # what `sop check-db` passes: no definitions directory needed
+
+
+def test_twenty_concurrent_posts_of_one_form_file_one_report(app, factory):
+    citizen = Visitor(app)
+    page = citizen.get("/lapor/laporisp4n/pengaduan")
+    html = page.get_data(as_text=True)
+    fields = {"csrf_token": csrf_token(html), "nonce": re.search(r'name="nonce" value="([^"]+)"', html).group(1),
+              **REPORT}
+    cookie = citizen.client.get_cookie("session")
+    with factory() as s:
+        before = s.scalar(select(func.count()).select_from(Case))
+    barrier = threading.Barrier(20, timeout=30)
+    answers: list[tuple[int, str]] = []
+
+    def post() -> None:
+        client = app.test_client()
+        client.set_cookie("session", cookie.value)
+        barrier.wait()
+        r = client.post("/lapor/laporisp4n/pengaduan", data=fields)
+        answers.append((r.status_code, r.headers.get("Location", "")))
+
+    threads = [threading.Thread(target=post) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    with factory() as s:
+        after = s.scalar(select(func.count()).select_from(Case))
+    print(f"20 concurrent posts: statuses {sorted({a[0] for a in answers})}, reports filed {after - before}")
+    assert len(answers) == 20 and {status for status, _ in answers} == {302}
+    assert len({location for _, location in answers}) == 1  # everyone is shown the one receipt
+    assert after - before == 1

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers.response import Response
 
@@ -16,7 +17,7 @@ from runner.errors import InvalidForm, NotFound
 from . import db
 
 bp = Blueprint("public", __name__)
-_MAX_REMEMBERED = 20
+_NONCE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
 @bp.route("/")
@@ -33,20 +34,15 @@ def submit(sop_id: str, flow_id: str) -> Response | tuple[str, int]:
     values: dict[str, Any] = {}
     if request.method == "POST":
         values = request.form.to_dict()
-        # A double click or a resubmitted page must not file the report twice: each rendered form
-        # carries a one-time nonce, remembered with the code it produced.
+        # A double click, a resent page or twenty concurrent posts of one form file one report: the
+        # form's one-time nonce is the submission key, and the database keeps its report unique.
         nonce = values.get("nonce", "")
-        done = session.get("submitted", {})
-        if nonce and nonce in done:
-            return redirect(url_for("public.track", kode=done[nonce], baru=1))
+        key = nonce if _NONCE.match(nonce) else None
         try:
             with db.transaction() as s:
-                case = services.start_case(s, db.registry(), sop.id, flow.id, values, actor=actor)
+                case = services.start_case(s, db.registry(), sop.id, flow.id, values, actor=actor,
+                                           submission_key=key)
                 code = case.tracking_code
-            if nonce:
-                done = dict(list(done.items())[-(_MAX_REMEMBERED - 1):])
-                done[nonce] = code
-                session["submitted"] = done
             return redirect(url_for("public.track", kode=code, baru=1))
         except InvalidForm as exc:
             errors = exc.errors

@@ -12,6 +12,7 @@ acting; a case the actor may not see is reported as NotFound, exactly like one t
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import secrets
 import time
@@ -73,12 +74,32 @@ def _visible_case(session: Session, registry: Registry, case_id: int, actor: Act
 
 
 # -- starting -------------------------------------------------------------------------------------
+def code_for_submission(key: str) -> str:
+    """The tracking code a submission key (the one-time nonce of a rendered public form) files its
+    report under. Deterministic, so the database's unique tracking code makes a form filed twice — a
+    double click, a resend, twenty concurrent posts — one report; the key is random and known only
+    to the page it was sent in, so whoever holds it may see that receipt."""
+    digest = hashlib.sha256(f"sop-runner submission:{key}".encode()).digest()
+    raw = "".join(_CODE_ALPHABET[b % len(_CODE_ALPHABET)] for b in digest[:12])
+    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+
+
 def start_case(
     session: Session, registry: Registry, sop_id: str, flow_id: str, raw: Mapping[str, Any], *,
     actor: Actor | None, now: dt.datetime | None = None, period: str | None = None,
+    submission_key: str | None = None,
 ) -> Case:
-    """Open a case on the *current* version of the SOP. ``actor`` None: the scheduler."""
+    """Open a case on the *current* version of the SOP. ``actor`` None: the scheduler.
+
+    With ``submission_key``, a second submission of the same form returns the case the first one
+    opened instead of opening another (checked before, and guaranteed by the unique tracking code)."""
     now = now or utcnow()
+    code = code_for_submission(submission_key) if submission_key else None
+    if code is not None:
+        earlier = session.scalar(select(Case).where(Case.tracking_code == code))
+        if earlier is not None:
+            event(log, "case.resubmitted", case=earlier.id, sop=earlier.sop_id)
+            return earlier
     sop = registry.get(sop_id)
     if sop is None:
         raise NotFound(f"no SOP '{sop_id}'")
@@ -101,22 +122,28 @@ def start_case(
         title = f"{flow.name} {period}" if period else flow.name
     case = Case(
         definition=definition, sop_id=sop.id, flow=flow.id, state=step.target, unit_id=None,
-        tracking_code=new_tracking_code() if flow.schedule is None else None, title=title[:300],
+        tracking_code=(code or new_tracking_code()) if flow.schedule is None else None, title=title[:300],
         data=values, period=period, created_at=now, updated_at=now, due_at=step.due_at,
         due_advisory=step.due_advisory, closed_at=None,
     )
     try:
-        session.add(case)
-        session.flush()
-        session.add(HistoryEntry(
-            case_id=case.id, seq=1, at=now, user_id=actor.user_id if actor else None,
-            actor_name=_starter_name(sop, actor, step.acting_role), role=step.acting_role, unit_id=None,
-            activity=None, action=None, from_state=None, to_state=step.target, data=values, due_at=None,
-        ))
-        session.flush()
+        with session.begin_nested():  # a lost race on the tracking code leaves the transaction usable
+            session.add(case)
+            session.flush()
+            session.add(HistoryEntry(
+                case_id=case.id, seq=1, at=now, user_id=actor.user_id if actor else None,
+                actor_name=_starter_name(sop, actor, step.acting_role), role=step.acting_role, unit_id=None,
+                activity=None, action=None, from_state=None, to_state=step.target, data=values, due_at=None,
+            ))
+            session.flush()
     except IntegrityError as exc:
         if period is not None and violates(exc, "uq_cases_scheduled_period"):
             raise  # tick's race with another process: it handles this one
+        if code is not None:
+            earlier = session.scalar(select(Case).where(Case.tracking_code == code))
+            if earlier is not None:  # the same form, filed a moment ago by a concurrent request
+                event(log, "case.resubmitted", case=earlier.id, sop=earlier.sop_id)
+                return earlier
         log.error("case.start_failed sop=%s flow=%s: the database refused the write", sop.id, flow.id,
                   exc_info=True)  # the engine hides statement parameters: no reporter data here
         raise StorageError("the case could not be saved; nothing was written") from None
