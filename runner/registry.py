@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Iterable
 
 from . import yamlsource
-from .definition import Problem, Sop, load_file
+from .definition import Problem, Sop, duplicate_id, load_text, read_source
 from .definition.stored import FORMAT, load_stored
 from .engine import Engine
 from .errors import ConfigurationError, DefinitionError, StoredVersionError
@@ -35,23 +35,35 @@ def scan_directory(directory: str | Path) -> DirectoryScan:
     if not root.is_dir():
         raise ConfigurationError(f"SOP_DEFINITIONS '{root}' is not a directory")
     scan = DirectoryScan()
+    owners: dict[str, str] = {}  # SOP id -> the file that loaded it first
     for path in sorted([*root.glob("*.yaml"), *root.glob("*.yml")]):
+        text = None
         try:
-            sop = load_file(path)
+            text = read_source(path)  # refuses an oversized file before reading it
+            sop = load_text(text, str(path))
         except DefinitionError as exc:
             scan.problems.extend(exc.problems)
-            scan.broken.append((str(path), _declared_id(path)))
+            scan.broken.append((str(path), _declared_id(text)))
             continue
+        if sop.id in owners:
+            # A second file with the same id is a broken file, not a reason to stop: the first keeps
+            # its id, and this one falls back to what was last published from its own path.
+            scan.problems.append(duplicate_id(str(path), text, sop.id, owners[sop.id]))
+            scan.broken.append((str(path), None))
+            continue
+        owners[sop.id] = str(path)
         scan.sops.append(sop)
-        scan.sources[sop.version] = path.read_text(encoding="utf-8")
+        scan.sources[sop.version] = text
     return scan
 
 
-def _declared_id(path: Path) -> str | None:
+def _declared_id(text: str | None) -> str | None:
     """The ``id:`` a broken file declares, when its YAML can still be read at all."""
+    if text is None:
+        return None
     try:
-        data, _ = yamlsource.load(path.read_text(encoding="utf-8"))
-    except (yamlsource.YamlSyntaxError, OSError, UnicodeDecodeError):
+        data, _ = yamlsource.load(text)
+    except yamlsource.YamlSyntaxError:
         return None
     value = data.get("id") if isinstance(data, dict) else None
     return value if isinstance(value, str) else None
@@ -64,6 +76,8 @@ class Registry:
         self._engines: dict[str, Engine] = {}
         self._lock = threading.Lock()
         for sop in sops:
+            # A programming error, not an admin's: scan_directory turns a file repeating an id into a
+            # broken file, and the start-up service never adds a fallback for an id already served.
             if sop.id in self._current:
                 raise ConfigurationError(
                     f"two definitions share the id '{sop.id}': {self._current[sop.id].source_path} and {sop.source_path}"

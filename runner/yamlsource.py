@@ -11,7 +11,17 @@ Deliberate differences from ``yaml.safe_load``:
   values such as ``ya``/``tidak`` or ``on`` must not silently turn into ``True``;
 * dates and timestamps stay strings; the schema validates their format and the loader parses them,
   so a date has exactly one meaning everywhere;
-* alias expansion is bounded, so a "billion laughs" document is refused instead of eating memory.
+* alias expansion is bounded, so a "billion laughs" document is refused instead of eating memory;
+* control characters (a form feed pasted from a word processor, a NUL, …) are refused one by one with
+  their positions, where PyYAML would stop at the first with a position-less ReaderError;
+* tags (``!!str``, ``!foo``, ``!!python/object/apply:…``) are refused on every node: a definition is
+  plain data, and a tag could only hide a type or, with an unsafe loader, run code.
+
+Parsing uses libyaml's event parser when PyYAML has it (a 60,000-key file parses in a fraction of
+a second instead of seconds) and composes the nodes here, in Python, exactly as PyYAML would. A text
+libyaml refuses, or one using a construct where the two parsers are known to disagree (``_PYYAML_ONLY``),
+is parsed by PyYAML's pure-Python parser, whose messages and positions are the ones admins are shown;
+tests/test_yamlsource.py checks that both give the same data, positions and problems.
 """
 
 from __future__ import annotations
@@ -21,19 +31,44 @@ from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
 import yaml
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
 from yaml.error import Mark
+from yaml.events import AliasEvent, Event
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.resolver import Resolver
 
 MAX_BYTES = 1_000_000
 MAX_NODES = 200_000
 MAX_DEPTH = 64  # also stops a recursive alias (``a: &a [*a]``) from recursing forever
+MAX_LISTED = 1_000  # problems of unreadable characters listed; the rest are only counted
 
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+Tagged: TypeAlias = list[tuple[int, int, str]]  # (line, column, tag) of every explicit tag, 1-based
+
+
+def _note_tag(tagged: Tagged, event: Event | None) -> None:
+    """Remember an explicit tag (``!!str``, ``!foo``, ``!``) on the node ``event`` starts."""
+    tag = None if event is None or isinstance(event, AliasEvent) else getattr(event, "tag", None)
+    mark = event.start_mark if event is not None else None
+    if tag is not None:
+        tagged.append((mark.line + 1, mark.column + 1, str(tag)) if mark is not None else (1, 1, str(tag)))
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2-like booleans and no implicit timestamps."""
+    """SafeLoader with YAML 1.2-like booleans and no implicit timestamps, noting explicit tags."""
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self.tagged: Tagged = []
+
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
+        _note_tag(self.tagged, self.peek_event())  # type: ignore[no-untyped-call]  # untyped in the stubs
+        return super().compose_node(parent, index)
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -43,6 +78,38 @@ _Loader.yaml_implicit_resolvers = {
 _Loader.add_implicit_resolver(
     _BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
+
+try:
+    from yaml._yaml import CParser
+except ImportError:  # pragma: no cover - PyYAML built without libyaml: the pure-Python parser only
+    _FastLoader: type[_Loader] | None = None
+else:
+    class _CLoader(Composer, CParser, SafeConstructor, Resolver):
+        """libyaml's event parser under PyYAML's own (Python) composer, so tags are noted as above."""
+
+        def __init__(self, stream: str):
+            CParser.__init__(self, stream)
+            Composer.__init__(self)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+            self.tagged: Tagged = []
+
+        def compose_node(self, parent: Node | None, index: int) -> Node | None:
+            _note_tag(self.tagged, self.peek_event())
+            return super().compose_node(parent, index)
+
+    _CLoader.yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
+    _FastLoader = _CLoader  # type: ignore[assignment]  # same interface as _Loader, another base
+
+# What PyYAML's reader refuses (it raises a ReaderError for the first one, without a line or column).
+_UNPRINTABLE = yaml.reader.Reader.NON_PRINTABLE
+_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")  # line breaks as PyYAML counts them
+# Where libyaml and PyYAML's Python parser disagree, the Python parser decides (its messages are the
+# ones admins see): tabs, which libyaml accepts in places PyYAML refuses; explicit ``? key`` entries,
+# whose missing value libyaml places elsewhere; and a block scalar header run into a comment (``|#``).
+_PYYAML_ONLY = re.compile(r"\t|(?:^|[\s\[{,])\?(?:\s|$)|[|>][-+0-9]*#")
+_CHARACTER_NAMES = {0x00: "NUL", 0x07: "bell", 0x08: "backspace", 0x0B: "vertical tab", 0x0C: "form feed",
+                    0x1B: "escape", 0x7F: "delete", 0xFFFE: "not a character", 0xFFFF: "not a character"}
 
 Path: TypeAlias = tuple[str | int, ...]  # a path into the document: ("activities", 3, "performers", 0)
 
@@ -81,8 +148,11 @@ class YamlProblem:
 
 
 class YamlSyntaxError(Exception):
-    def __init__(self, problems: list[YamlProblem]):
+    """``problems`` in document order; ``unlisted`` counts further ones found but not listed."""
+
+    def __init__(self, problems: list[YamlProblem], unlisted: int = 0):
         self.problems = problems
+        self.unlisted = unlisted
         super().__init__("; ".join(p.message for p in problems))
 
 
@@ -90,14 +160,83 @@ def _pos(mark: Mark) -> Position:
     return Position(mark.line + 1, mark.column + 1)
 
 
-def load(text: str) -> tuple[Any, SourceMap]:
-    """Parse ``text`` into plain Python data plus its SourceMap, or raise YamlSyntaxError."""
+def load(text: str, *, refuse_tags: bool = True) -> tuple[Any, SourceMap]:
+    """Parse ``text`` into plain Python data plus its SourceMap, or raise YamlSyntaxError.
+
+    ``refuse_tags=False`` is for versions published before tags were refused (trusted history,
+    ``definition.stored``): a tag on a scalar is applied by the safe constructor as it was then, a
+    tag on a list or mapping is ignored; nothing but plain data is ever built either way."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise YamlSyntaxError([YamlProblem(1, 1, f"file is larger than {MAX_BYTES} bytes")])
+    unprintable, unlisted = unprintable_characters(text)
+    if unprintable:
+        raise YamlSyntaxError(unprintable, unlisted)
+    loader, node = _compose(text)
+    try:
+        if loader.tagged and refuse_tags:
+            raise YamlSyntaxError([
+                YamlProblem(line, column, f"tags are not allowed (found '{_short_tag(tag)}'); "
+                            "write the plain value, without a tag")
+                for line, column, tag in sorted(loader.tagged)
+            ])
+        smap = SourceMap()
+        if node is None:
+            return None, smap
+        builder = _Builder(loader, smap)
+        data = builder.build(node, ())
+        if builder.problems:
+            raise YamlSyntaxError(builder.problems)
+        return data, smap
+    finally:
+        loader.dispose()
+
+
+def unprintable_characters(text: str, listed: int = MAX_LISTED) -> tuple[list[YamlProblem], int]:
+    """A problem for each character PyYAML's reader refuses, at its line and column: the first
+    ``listed`` of them, and how many more there are (a file of NULs is a million problems)."""
+    problems: list[YamlProblem] = []
+    line, line_start, scanned = 1, 0, 0
+    matches = _UNPRINTABLE.finditer(text)
+    for match in matches:
+        if len(problems) == listed:
+            return problems, 1 + sum(1 for _ in matches)
+        at = match.start()
+        for brk in _BREAK.finditer(text, scanned, at):
+            line, line_start = line + 1, brk.end()
+        scanned = at
+        column = at - line_start - text.count("\ufeff", line_start, at) + 1  # PyYAML does not count a BOM
+        code = ord(match.group())
+        name = _CHARACTER_NAMES.get(code)
+        if 0xD800 <= code <= 0xDFFF:
+            kind = "unpaired surrogate"
+        elif code in (0xFFFE, 0xFFFF):
+            kind = "character"
+        else:
+            kind = "control character"
+        label = f"{kind} U+{code:04X}" + (f" ({name})" if name else "")
+        problems.append(YamlProblem(line, column, f"{label} is not allowed; delete it "
+                                    "(it is invisible in most editors)"))
+    return problems, 0
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag[len("tag:yaml.org,2002:"):] if tag.startswith("tag:yaml.org,2002:") else tag
+
+
+def _compose(text: str) -> tuple[_Loader, Node | None]:
+    """The node graph of ``text``: by libyaml when it accepts the text, else by PyYAML's parser."""
+    if _FastLoader is not None and not _PYYAML_ONLY.search(text):
+        fast = None
+        try:
+            fast = _FastLoader(text)
+            return fast, fast.get_single_node()
+        except (yaml.YAMLError, RecursionError, UnicodeError):
+            if fast is not None:  # libyaml refuses it: PyYAML's parser says why, in its own words
+                fast.dispose()
     loader = _Loader(text)
     try:
         try:
-            node = loader.get_single_node()
+            return loader, loader.get_single_node()
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             pos = _pos(mark) if mark else Position(1, 1)
@@ -111,16 +250,9 @@ def load(text: str) -> tuple[Any, SourceMap]:
             raise YamlSyntaxError([YamlProblem(1, 1, str(exc))]) from None
         except RecursionError:
             raise YamlSyntaxError([YamlProblem(1, 1, "document is nested too deeply")]) from None
-        smap = SourceMap()
-        if node is None:
-            return None, smap
-        builder = _Builder(loader, smap)
-        data = builder.build(node, ())
-        if builder.problems:
-            raise YamlSyntaxError(builder.problems)
-        return data, smap
-    finally:
+    except BaseException:
         loader.dispose()
+        raise
 
 
 class _Builder:
@@ -147,11 +279,15 @@ class _Builder:
             return None
         self.smap.values[path] = _pos(node.start_mark)
         if isinstance(node, ScalarNode):
+            if node.tag == _STR_TAG:  # most values: what construct_object would return, for less
+                return node.value
             try:
                 return self.loader.construct_object(node, deep=True)
-            except yaml.YAMLError as exc:
+            except yaml.YAMLError as exc:  # e.g. a bare `=` or `<<`, which YAML 1.1 gives a type of its own
                 p = _pos(node.start_mark)
-                self.problems.append(YamlProblem(p.line, p.column, f"cannot read value: {exc}"))
+                detail = exc.problem if isinstance(exc, yaml.MarkedYAMLError) and exc.problem else str(exc)
+                self.problems.append(YamlProblem(p.line, p.column, f"cannot read value '{node.value}' ({detail}); "
+                                                 "put it in quotes"))
                 return None
         if isinstance(node, SequenceNode):
             return [self.build(child, path + (i,)) for i, child in enumerate(node.value)]

@@ -10,6 +10,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conftest import LAPOR
 from runner.definition import check_text, load_file, load_text
@@ -192,6 +194,168 @@ def test_load_file_reports_unreadable_files(tmp_path):
     with pytest.raises(DefinitionError) as info:
         load_file(bad)
     assert "not UTF-8" in str(info.value)
+
+
+# -- hostile files: control characters, tags, size, thousands of problems ---------------------------
+LAPOR_TEXT = LAPOR.read_text(encoding="utf-8")
+CONTROL = [chr(c) for c in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F, *range(0x80, 0x85),
+                            *range(0x86, 0xA0), 0xD800, 0xDBFF, 0xDC00, 0xDFFF, 0xFFFE, 0xFFFF]]
+
+
+def line_and_column(text: str, index: int) -> tuple[int, int]:
+    return text.count("\n", 0, index) + 1, index - (text.rfind("\n", 0, index) + 1) + 1
+
+
+def test_the_lapor_file_breaks_lines_with_newlines_only():
+    # line_and_column above counts "\n" only; PyYAML also breaks at "\r", "\x85", "\u2028", "\u2029".
+    assert not any(c in LAPOR_TEXT for c in "\r\x85\u2028\u2029\ufeff")
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(CONTROL), st.integers(0, len(LAPOR_TEXT)))
+def test_a_control_character_anywhere_in_lapor_is_one_problem_at_its_place(char, index):
+    text = LAPOR_TEXT[:index] + char + LAPOR_TEXT[index:]
+    sop, problems = check_text(text, "lapor.yaml")  # never an exception
+    assert sop is None
+    assert [(p.line, p.column) for p in problems] == [line_and_column(text, index)]
+    assert f"U+{ord(char):04X}" in problems[0].message and "is not allowed" in problems[0].message
+    assert problems[0].format().startswith(f"lapor.yaml:{problems[0].line}:{problems[0].column}: error: ")
+
+
+VALUE_LINES = [i for i, line in enumerate(LAPOR_TEXT.splitlines(keepends=True))
+               if re.match(r"\s*(- )?[a-z_]+: [^\s!&*|>'\"#]", line)]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(VALUE_LINES), st.sampled_from(["!!str", "!!python/object/apply:os.system", "!foo", "!"]))
+def test_a_tag_on_any_value_of_lapor_is_refused_where_it_stands(line_no, tag):
+    lines = LAPOR_TEXT.splitlines(keepends=True)
+    key_end = lines[line_no].index(": ") + 2
+    lines[line_no] = lines[line_no][:key_end] + tag + " " + lines[line_no][key_end:]
+    sop, problems = check_text("".join(lines), "lapor.yaml")
+    assert sop is None
+    assert [(p.line, p.column) for p in problems] == [(line_no + 1, key_end + 1)]
+    assert problems[0].message.startswith("tags are not allowed")
+
+
+def unknown_keys(n: int) -> str:
+    return MINIMAL + "".join(f"extra_{i}: x\n" for i in range(n))
+
+
+def test_problems_are_capped_with_a_count_of_the_rest():
+    sop, problems = check_text(unknown_keys(150), "many.yaml")
+    assert sop is None
+    assert len(problems) == 101
+    assert [p.line for p in problems[:100]] == list(range(51, 151))  # MINIMAL has 50 lines
+    assert problems[-1].format() == "many.yaml: … and 50 more problems"
+    _, problems = check_text(unknown_keys(100), "many.yaml")
+    assert len(problems) == 100 and problems[-1].line == 150
+
+
+def test_the_cap_reaches_load_file_and_its_error(tmp_path):
+    path = tmp_path / "many.yaml"
+    path.write_text(unknown_keys(250), encoding="utf-8")
+    with pytest.raises(DefinitionError) as info:
+        load_file(path)
+    lines = str(info.value).splitlines()
+    assert len(lines) == 101 and lines[-1] == f"{path}: … and 150 more problems"
+
+
+def test_thousands_of_unknown_keys_spend_suggestions_only_on_the_problems_shown(monkeypatch):
+    from runner.definition import schema_check
+
+    calls = []
+    real = schema_check.suggest
+    monkeypatch.setattr(schema_check, "suggest", lambda *a: calls.append(a) or real(*a))
+    _, problems = check_text(unknown_keys(5000), "many.yaml")
+    assert problems[-1].message == "… and 4900 more problems"
+    assert len(calls) <= 100
+
+
+def test_a_version_published_with_a_tag_still_runs_its_cases():
+    # Tags were read before they were refused; a stored version is trusted history, never re-judged.
+    from runner.definition.stored import load_stored
+
+    text = edit("  number: 001/2026\n", "  number: !!str 001/2026\n").replace("roles:\n", "roles: !!seq\n")
+    assert check_text(text)[1][0].message.startswith("tags are not allowed")
+    sop = load_stored(text)
+    assert sop.identity.number == "001/2026" and [r.id for r in sop.roles] == ["pelapor", "staf", "operator_opd"]
+
+
+def test_the_schema_check_stops_after_its_budget_of_errors(monkeypatch):
+    from runner.definition import schema_check
+
+    monkeypatch.setattr(schema_check, "MAX_ERRORS", 150)
+    text = edit("roles:\n", "roles:\n" + "".join(f"  - {{id: r{i}, nme: R}}\n" for i in range(400)))
+    _, problems = check_text(text, "roles.yaml")
+    assert len(problems) == 101
+    assert problems[0].format() == "roles.yaml:12:5: error: roles[0]: missing required field 'name'"
+    assert problems[-1].format() == "roles.yaml: … and at least 51 more problems (the check stopped early)"
+
+
+def test_a_file_of_control_characters_is_answered_at_once():
+    _, problems = check_text("\x00" * 900_000, "nul.yaml")
+    assert len(problems) == 101
+    assert [(p.line, p.column) for p in problems[:3]] == [(1, 1), (1, 2), (1, 3)]
+    assert problems[-1].format() == "nul.yaml: … and 899900 more problems"
+
+
+def test_an_oversized_file_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    from runner import yamlsource
+
+    path = tmp_path / "huge.yaml"
+    with path.open("wb") as f:  # sparse: 4 GB long, no disk used
+        f.truncate(4 * 1024**3)
+    with pytest.raises(DefinitionError) as info:
+        load_file(path)
+    assert info.value.problems[0].format() == (
+        f"{path}:1:1: error: file is larger than {yamlsource.MAX_BYTES} bytes ({4 * 1024**3} bytes)")
+    # A file whose size says nothing (a device) is read only up to the limit.
+    if Path("/dev/zero").exists():
+        with pytest.raises(DefinitionError) as info:
+            load_file("/dev/zero")
+        assert "larger than" in str(info.value)
+    # Just at the limit it is read (and then judged as YAML).
+    monkeypatch.setattr(yamlsource, "MAX_BYTES", len(MINIMAL.encode()))
+    path.write_text(MINIMAL, encoding="utf-8")
+    assert load_file(path).id == "mini"
+    path.write_text(MINIMAL + "#", encoding="utf-8")
+    with pytest.raises(DefinitionError, match="larger than"):
+        load_file(path)
+
+
+def test_a_directory_scan_treats_a_repeated_id_as_a_broken_file(tmp_path):
+    from runner.errors import ConfigurationError
+    from runner.registry import Registry, scan_directory
+
+    (tmp_path / "a.yaml").write_text(LAPOR_TEXT, encoding="utf-8")
+    (tmp_path / "b.yaml").write_text(LAPOR_TEXT, encoding="utf-8")
+    (tmp_path / "c.yaml").write_text(LAPOR_TEXT.replace("id: laporisp4n", "id: laporisp4n\x0c"), encoding="utf-8")
+    with (tmp_path / "d.yml").open("wb") as f:
+        f.truncate(2 * 1024**3)
+    (tmp_path / "e.yaml").write_text(LAPOR_TEXT.replace("performers: [kadis]", "performers: [kadiss]"),
+                                     encoding="utf-8")
+    scan = scan_directory(tmp_path)
+    assert [s.source_path for s in scan.sops] == [str(tmp_path / "a.yaml")]
+    assert scan.broken == [(str(tmp_path / n), i) for n, i in
+                           [("b.yaml", None), ("c.yaml", None), ("d.yml", None), ("e.yaml", "laporisp4n")]]
+    line = next(i for i, ln in enumerate(LAPOR_TEXT.splitlines(), 1) if ln == "id: laporisp4n")
+    messages = [p.format() for p in scan.problems]
+    assert messages[:3] == [
+        f"{tmp_path / 'b.yaml'}:{line}:5: error: id 'laporisp4n' is already used by a.yaml; "
+        "give this definition an id of its own",
+        f"{tmp_path / 'c.yaml'}:{line}:15: error: control character U+000C (form feed) is not allowed; "
+        "delete it (it is invisible in most editors)",
+        f"{tmp_path / 'd.yml'}:1:1: error: file is larger than 1000000 bytes ({2 * 1024**3} bytes)",
+    ]
+    assert Registry(scan.sops, scan.sources).get("laporisp4n").source_path == str(tmp_path / "a.yaml")
+    with pytest.raises(ConfigurationError, match="two definitions share the id 'laporisp4n'"):
+        Registry([scan.sops[0], scan.sops[0]])  # still guarded: a programming error
+
+
+def test_a_directory_is_not_a_definition(tmp_path):
+    with pytest.raises(DefinitionError, match="cannot read file: Is a directory"):
+        load_file(tmp_path)
 
 
 # -- the LAPOR definition -----------------------------------------------------------------------

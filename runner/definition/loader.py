@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 from dataclasses import replace
 from collections import deque
 from collections.abc import Hashable, Mapping, Sequence
@@ -24,7 +25,7 @@ from . import schema_check
 from .model import (
     Action, Activity, End, Field, Flow, Identity, Official, Option, Role, Sop, Text, TimeLimit,
 )
-from .problems import Problem, json_path, suggest
+from .problems import Problem, capped, json_path, suggest
 
 
 def version_of(text: str) -> str:
@@ -33,11 +34,18 @@ def version_of(text: str) -> str:
 
 
 def check_text(text: str, path: str = "<string>") -> tuple[Sop | None, list[Problem]]:
-    """Validate ``text``; return the Sop (None if any error) and every problem found."""
+    """Validate ``text``; return the Sop (None if any error) and the problems found: every one, up to
+    MAX_PROBLEMS, then a last ``PATH: … and N more problems`` line (see ``problems.capped``)."""
     try:
         data, smap = yamlsource.load(text)
     except yamlsource.YamlSyntaxError as exc:
-        return None, [Problem(path, p.line, p.column, p.message) for p in exc.problems]
+        problems = [Problem(path, p.line, p.column, p.message) for p in exc.problems]
+        return None, capped(problems, path, unlisted=exc.unlisted)
+    sop, problems = _check_data(data, smap, text, path)
+    return sop, capped(problems, path)
+
+
+def _check_data(data: Any, smap: yamlsource.SourceMap, text: str, path: str) -> tuple[Sop | None, list[Problem]]:
     if not isinstance(data, dict):
         return None, [Problem(path, 1, 1, "an SOP definition must be a mapping (id: …, title: …, roles: …)")]
     problems = schema_check.check(data, smap, path)
@@ -61,14 +69,43 @@ def load_text(text: str, path: str = "<string>") -> Sop:
 
 
 def load_file(path: str | Path) -> Sop:
-    p = Path(path)
+    return load_text(read_source(path), str(path))
+
+
+def read_source(path: str | Path) -> str:
+    """The text of a definition file, or DefinitionError. A file larger than yamlsource.MAX_BYTES is
+    refused from its size before it is read, and at most MAX_BYTES + 1 characters are ever read (a
+    device, or a file still growing, cannot exhaust memory). Newlines are read as ``read_text`` reads
+    them, so the text, and the version hashed from it, are what they always were."""
+    limit = yamlsource.MAX_BYTES
+
+    def fail(message: str) -> DefinitionError:
+        return DefinitionError([Problem(str(path), 1, 1, message)])
+
     try:
-        text = p.read_text(encoding="utf-8")
+        with Path(path).open(encoding="utf-8") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > limit:
+                raise fail(f"file is larger than {limit} bytes ({size} bytes)")
+            text = f.read(limit + 1)
     except UnicodeDecodeError as exc:
-        raise DefinitionError([Problem(str(path), 1, 1, f"file is not UTF-8 text ({exc.reason})")]) from None
+        raise fail(f"file is not UTF-8 text ({exc.reason})") from None
     except OSError as exc:
-        raise DefinitionError([Problem(str(path), 1, 1, f"cannot read file: {exc.strerror}")]) from None
-    return load_text(text, str(path))
+        raise fail(f"cannot read file: {exc.strerror or exc}") from None
+    if len(text) > limit:
+        raise fail(f"file is larger than {limit} bytes")
+    return text
+
+
+def duplicate_id(path: str, text: str, sop_id: str, other: str) -> Problem:
+    """The problem of a definition whose ``id`` another file (``other``) already uses, at its ``id:``."""
+    try:
+        _, smap = yamlsource.load(text)
+        pos = smap.locate(("id",))
+    except yamlsource.YamlSyntaxError:  # pragma: no cover - the text loaded once already
+        pos = yamlsource.Position(1, 1)
+    return Problem(path, pos.line, pos.column, f"id '{sop_id}' is already used by {Path(other).name}; "
+                   "give this definition an id of its own")
 
 
 class _Builder:

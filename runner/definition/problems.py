@@ -10,17 +10,40 @@ import difflib
 from dataclasses import dataclass
 from typing import Iterable
 
+MAX_PROBLEMS = 100  # problems reported per file; the rest are counted on one last line
+STOPPED = "… and more problems: the check stopped early"  # a check that gave up says so last (line 0)
+
 
 @dataclass(frozen=True)
 class Problem:
     path: str
-    line: int
+    line: int  # 0 (with column 0) for a line about the whole file, such as the count of the rest
     column: int
     message: str
     severity: str = "error"  # or "warning"
 
     def format(self) -> str:
+        if self.line == 0:
+            return f"{self.path}: {self.message}"
         return f"{self.path}:{self.line}:{self.column}: {self.severity}: {self.message}"
+
+
+def capped(problems: list[Problem], path: str, limit: int = MAX_PROBLEMS, unlisted: int = 0) -> list[Problem]:
+    """The first ``limit`` problems, then one ``PATH: … and N more problems`` line for the rest
+    (``unlisted`` counts errors found after ``problems`` but never made into Problems).
+
+    A file with sixty thousand mistakes (a generated or pasted one) must not bury the first ones,
+    nor flood a terminal or the app's log."""
+    stopped = bool(problems) and problems[-1].message == STOPPED and problems[-1].line == 0
+    listed = problems[:-1] if stopped else problems
+    if len(listed) + unlisted <= limit:
+        return problems
+    rest = listed[limit:]
+    severity = "error" if stopped or unlisted or any(p.severity == "error" for p in rest) else "warning"
+    more = len(rest) + unlisted
+    line = f"… and at least {more + 1} more problems (the check stopped early)" if stopped else \
+        f"… and {more} more problems"
+    return [*listed[:limit], Problem(path, 0, 0, line, severity)]
 
 
 def json_path(path: Iterable[str | int]) -> str:

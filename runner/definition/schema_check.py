@@ -17,7 +17,7 @@ import jsonschema
 from jsonschema.exceptions import ValidationError, best_match
 
 from ..yamlsource import SourceMap
-from .problems import Problem, json_path, suggest
+from .problems import MAX_PROBLEMS, STOPPED, Problem, json_path, suggest
 
 # The schema ships inside the package (runner/schemas/); the repository's top-level
 # schemas/sop.schema.json, which editors point at, is a symlink to this file.
@@ -31,9 +31,19 @@ def validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(schema)
 
 
+MAX_ERRORS = 1_000  # schema errors collected before the check stops (see check)
+
+
 def check(data: Any, smap: SourceMap, path: str) -> list[Problem]:
+    """Every schema problem, in document order, unless the data has more than MAX_ERRORS of them
+    (tens of thousands of broken list items): then the first MAX_ERRORS found, and a last problem on
+    line 0 saying the check stopped (``problems.capped`` keeps it last). Validating the rest would
+    take seconds per file, for problems nobody reads past the first hundred."""
     problems: list[Problem] = []
-    for error in validator().iter_errors(data):
+    for count, error in enumerate(validator().iter_errors(data)):
+        if count == MAX_ERRORS:
+            problems.sort(key=lambda p: (p.line, p.column, p.message))
+            return [*problems, Problem(path, 0, 0, STOPPED)]
         problems.extend(_explain(error, smap, path))
     problems.sort(key=lambda p: (p.line, p.column, p.message))
     return problems
@@ -54,15 +64,17 @@ def _explain(error: ValidationError, smap: SourceMap, path: str) -> list[Problem
     where = tuple(error.absolute_path)
     if error.validator == "additionalProperties" and isinstance(instance, dict):
         allowed = set(schema.get("properties", {}))
-        out = []
+        out: list[Problem] = []
         for key in instance:
             if key in allowed:
                 continue
             if any(re.match(p, key) for p in schema.get("patternProperties", {})):
                 continue
             pos = smap.locate(where + (key,), key=True)
-            out.append(Problem(path, pos.line, pos.column,
-                               f"{json_path(where)}: unknown field '{key}'{suggest(key, allowed)}"))
+            # Keys come in document order, so only the first MAX_PROBLEMS can be among the problems
+            # shown (problems.capped): the others are counted, and spared the costly suggestion.
+            hint = suggest(key, allowed) if len(out) < MAX_PROBLEMS else ""
+            out.append(Problem(path, pos.line, pos.column, f"{json_path(where)}: unknown field '{key}'{hint}"))
         if out:
             return out
     pos = smap.locate(where)

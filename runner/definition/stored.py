@@ -36,7 +36,7 @@ def load_stored(text: str, fmt: int = FORMAT, path: str = "<database>") -> Sop:
     if fmt > FORMAT:
         raise fail(f"stored in definition format {fmt}; this release reads formats up to {FORMAT}")
     try:
-        data, smap = yamlsource.load(text)
+        data, smap = yamlsource.load(text, refuse_tags=False)  # as published, when tags were still read
     except yamlsource.YamlSyntaxError as exc:
         raise StoredVersionError([Problem(path, p.line, p.column, p.message) for p in exc.problems]) from None
     if not isinstance(data, dict):
