@@ -3,6 +3,13 @@
 Browsers can be bypassed, so every value is checked here whatever the HTML said. Errors carry a code
 and parameters rather than finished sentences: the web layer translates them (Bahasa Indonesia by
 default) while the CLI and tests can read the English template.
+
+Hostile input is refused, not repaired: a value holding a control character (NUL, the other C0 and
+C1 controls, DEL) or a lone surrogate is an error (``control_chars``) whatever the field's type —
+NUL cannot be stored in PostgreSQL text, and the others are invisible, no keyboard types them, and
+they end up in exports and logs. Tab, line feed and carriage return are ordinary typing: a textarea
+keeps them (``\r\n`` and a lone ``\r`` become ``\n``), a one-line text folds them into spaces, email
+and tel patterns refuse them. Nothing is silently dropped: what is stored is what was typed (trimmed).
 """
 
 from __future__ import annotations
@@ -32,10 +39,23 @@ MESSAGES = {
     "not_phone": N_("Enter a valid phone number."),
     "not_option": N_("Choose one of the options."),
     "not_unit": N_("Choose one of the listed units."),
+    "control_chars": N_("Remove the invisible control characters from this text."),
 }
 
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE_RE = re.compile(r"^\+?[0-9 ()\-]{6,20}$")
+_DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")  # what a browser's date input sends; nothing else
+# C0 controls but tab, LF and CR; DEL and the C1 controls; lone surrogates (never from a browser,
+# but a service caller could pass one, and no database encoding takes it).
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_ANY_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def has_control_chars(text: str, *, allow_line_breaks: bool = False) -> bool:
+    """The one rule for "control characters" (C0, DEL, C1, lone surrogates), used by every check of
+    typed input: form fields, tracking codes, return addresses. Tab, CR and LF pass only when
+    ``allow_line_breaks`` (a textarea)."""
+    return bool((_CONTROL_RE if allow_line_breaks else _ANY_CONTROL_RE).search(text))
 _TRUE = {"on", "true", "1", "yes", "ya", "y"}
 MAX_TEXT = 20_000  # a hard cap even where the YAML sets none
 
@@ -86,7 +106,10 @@ def _clean_one(f: Field, value: Any, *, required: bool, units: Mapping[str, str]
         if required and not checked:
             raise _Invalid("required")
         return checked
-    text = "" if value is None else str(value).strip()
+    text = "" if value is None else str(value)
+    if _CONTROL_RE.search(text):
+        raise _Invalid("control_chars")
+    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
     if not text:
         if required:
             raise _Invalid("required")
@@ -97,9 +120,9 @@ def _clean_one(f: Field, value: Any, *, required: bool, units: Mapping[str, str]
             raise _Invalid("too_long", max=limit)
         if f.type == "text":
             text = " ".join(text.split())  # one line: newlines and tabs pasted in are folded
-        if f.type == "email" and not _EMAIL_RE.match(text):
+        if f.type == "email" and not _EMAIL_RE.fullmatch(text):
             raise _Invalid("not_email")
-        if f.type == "tel" and not _PHONE_RE.match(text):
+        if f.type == "tel" and not _PHONE_RE.fullmatch(text):
             raise _Invalid("not_phone")
         return text
     if f.type == "number":
@@ -116,6 +139,8 @@ def _clean_one(f: Field, value: Any, *, required: bool, units: Mapping[str, str]
             raise _Invalid("too_large", max=f.max)
         return int(number) if number == number.to_integral_value() else float(number)
     if f.type == "date":
+        if not _DATE_RE.fullmatch(text):  # fromisoformat also takes 20261225 and 2026-W52-5
+            raise _Invalid("not_date")
         try:
             return dt.date.fromisoformat(text).isoformat()
         except ValueError:

@@ -190,3 +190,47 @@ def test_clean_never_raises(raw):
     for err in errors.values():
         assert isinstance(err, FieldError)
         assert err.message  # every code has a message
+
+
+# -- hostile input ------------------------------------------------------------------------------------
+TEXT_LIKE = ["text", "textarea", "email", "tel", "number", "date", "select", "unit"]
+CONTROLS = ["\x00", "\x01", "\x08", "\x0b", "\x0c", "\x1b", "\x1f", "\x7f", "\x80", "\x85", "\x9f", "\ud800"]
+
+
+@pytest.mark.parametrize("type_", TEXT_LIKE)
+@pytest.mark.parametrize("ch", CONTROLS)
+def test_control_characters_are_refused_in_every_field(type_, ch):
+    f = field(type=type_, options=KANAL.options if type_ == "select" else ())
+    good = {"number": "5", "date": "2026-12-25", "email": "a@contoh.go.id", "tel": "0812345678",
+            "select": "web", "unit": "dinkes"}.get(type_, "isi")
+    for raw in (good[:1] + ch + good[1:], good + ch, ch):  # inside, at the end (not trimmed away), alone
+        assert one(f, raw, units=UNITS) == (None, "control_chars"), repr(raw)
+    assert FieldError("control_chars").message == "Remove the invisible control characters from this text."
+
+
+def test_tab_newline_and_carriage_return_are_ordinary_typing():
+    assert one(field(type="textarea"), "satu\r\ndua\rtiga\n\tempat") == ("satu\ndua\ntiga\n\tempat", None)
+    assert one(field(type="text"), "satu\r\ndua\ttiga") == ("satu dua tiga", None)
+    assert one(field(type="email"), "a@contoh.go.id\r\nBcc: x@y.z")[1] == "not_email"
+    assert one(field(type="tel"), "0812345678\n0812")[1] == "not_phone"
+
+
+def test_a_textarea_counts_a_line_break_once():
+    f = field(type="textarea", max_length=3)
+    assert one(f, "a\r\nb") == ("a\nb", None)
+
+
+def test_other_unicode_is_kept():
+    text = "Jalan rusak 💥 \u202e ١٢٣ \ufeff zero\u200bwidth"
+    assert one(field(type="textarea"), text) == (text, None)
+
+
+@pytest.mark.parametrize("raw", ["20261225", "2026-W52-5", "2026-359", "２０２６-12-25", "2026-12-25T00:00"])
+def test_a_date_is_only_yyyy_mm_dd(raw):
+    assert one(field(type="date"), raw)[1] == "not_date"
+
+
+@pytest.mark.parametrize("raw", [str(2**63), str(2**64), "9" * 40, "-" + "9" * 40, "1e31", "1e-999999999999999999999"])
+def test_numbers_beyond_any_column_are_refused_or_bounded(raw):
+    value, code = one(field(type="number"), raw)
+    assert code == "not_number" or (code is None and abs(value) < 10**31), (raw, value, code)

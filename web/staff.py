@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from werkzeug.routing import IntegerConverter
 from werkzeug.wrappers.response import Response
 
 from runner import services
@@ -17,6 +19,19 @@ from . import db
 
 bp = Blueprint("staff", __name__)
 View = str | Response | tuple[str, int]
+
+
+class _Id(IntegerConverter):
+    """An id in an address is plain ASCII digits: Werkzeug's ``int`` also takes "١" (Arabic-Indic one)
+    for case 1. Its range is the runner's rule (``_visible_case``): 0, or beyond the id column, is a 404."""
+
+    regex = r"[0-9]+"
+
+
+@bp.record_once
+def _register_converter(state: BlueprintSetupState) -> None:
+    """Recorded before the routes below, so the converter exists when they are added to the app."""
+    state.app.url_map.converters["id"] = _Id
 
 
 @bp.before_request
@@ -40,9 +55,9 @@ def inbox() -> View:
 @bp.route("/kasus")
 def cases() -> View:
     open_only = request.args.get("semua") != "1"
-    page = request.args.get("hal", 1, type=int) or 1
+    page = services.page_number(request.args.get("hal"))  # junk or out of range: NotFound, 404
     rows = services.browse(db.session(), db.registry(), current_user.actor, open_only=open_only, page=page, per_page=50)
-    return render_template("staff/cases.html", rows=rows, open_only=open_only, page=max(page, 1),
+    return render_template("staff/cases.html", rows=rows, open_only=open_only, page=page,
                            has_next=len(rows) == 50)
 
 
@@ -64,7 +79,7 @@ def new_case(sop_id: str, flow_id: str) -> View:
                            units={}), (400 if errors else 200)
 
 
-@bp.route("/kasus/<int:case_id>", methods=["GET", "POST"])
+@bp.route("/kasus/<id:case_id>", methods=["GET", "POST"])
 def case(case_id: int) -> View:
     actor = current_user.actor
     if request.method == "GET":

@@ -9,6 +9,7 @@ case the case page would refuse.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import Select, not_, select
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 from .. import access
 from ..access import Actor
 from ..definition import Sop
+from ..errors import NotFound
 from ..privacy import MASK, Privacy
 from ..registry import Registry
 from ..store import Case
@@ -26,6 +28,19 @@ from .publishing import stored_versions
 
 
 _MAX_PAGE = 1_000_000  # beyond any real list; keeps OFFSET inside a 64-bit integer
+_PAGE_RE = re.compile(r"[0-9]{1,7}")
+
+
+def page_number(text: str | None) -> int:
+    """The page of a list a query parameter names: absent or empty is page 1; otherwise plain ASCII
+    digits naming 1 to 1,000,000, else NotFound — like a case id that names nothing. A page past the
+    end of the list is a page without rows (the list shrinks as cases close; a link must not break)."""
+    if text is None or text == "":
+        return 1
+    page = int(text) if _PAGE_RE.fullmatch(text) else 0
+    if not 1 <= page <= _MAX_PAGE:
+        raise NotFound(f"no page {text[:20]!r}")
+    return page
 
 
 @dataclass(frozen=True)
@@ -94,10 +109,12 @@ def for_information(session: Session, registry: Registry, actor: Actor, *, limit
 
 def browse(session: Session, registry: Registry, actor: Actor, *, open_only: bool = True, page: int = 1,
            per_page: int = 50, now: dt.datetime | None = None) -> list[CaseRow]:
-    """Cases this actor may look at (their unit's, or all for agency staff), newest first."""
+    """Cases this actor may look at (their unit's, or all for agency staff), newest first; ``page``
+    outside 1 to 1,000,000 is NotFound (see ``page_number``)."""
+    if not 1 <= page <= _MAX_PAGE:
+        raise NotFound(f"no page {page}")
     stmt = select(Case).where(access.visible_criteria(list(stored_versions(session, registry)), actor))
     if open_only:
         stmt = stmt.where(Case.closed_at.is_(None))
-    page = min(max(page, 1), _MAX_PAGE)
     stmt = stmt.order_by(Case.id.desc()).offset((page - 1) * per_page).limit(per_page)
     return _rows(session, registry, stmt, now or utcnow(), actor)
