@@ -25,7 +25,7 @@ run: install
 ## make serve: production-style start (gunicorn); no demo accounts are created
 serve: install
 	$(BIN)/sop db upgrade
-	$(BIN)/gunicorn --workers $${WORKERS:-4} --bind $(HOST):$(PORT) 'web:create_app()'
+	$(BIN)/gunicorn -c python:web.gunicorn_conf --workers $${WORKERS:-4} --bind $(HOST):$(PORT) 'web:create_app()'
 
 ## make test: type checks (mypy: runner strict, web), then the whole suite
 ## (PostgreSQL tests run when SOP_TEST_DATABASE_URL is set)

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-from .definition import Official, Sop, Text, check_text
+from .definition import Official, Sop, Text, check_text, read_source
 from .errors import ConfigurationError, DefinitionError, SopError
 from .logs import configure as configure_logging
 from .settings import Settings
@@ -75,30 +75,47 @@ def sop_to_json(sop: Sop) -> dict[str, Any]:
 
 # -- commands -------------------------------------------------------------------------------------
 def cmd_validate(args: argparse.Namespace) -> int:
+    """Each PATH is a file, or a directory whose *.yaml/*.yml files are checked in sorted order
+    (there, as when the app loads the directory, a second file with an id already used is an error)."""
+    from .definition import duplicate_id, read_source
+
     status = 0
-    for path in args.paths:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            print(f"{path}:1:1: error: cannot read file: {getattr(exc, 'strerror', None) or exc}")
-            status = 1
-            continue
-        sop, problems = check_text(text, path)
-        for p in problems:
-            print(p.format())
-        if sop is None:
-            status = 1
+    for given in args.paths:
+        folder = Path(given)
+        if folder.is_dir():
+            paths = [str(p) for p in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])]
+            if not paths:
+                print(f"{given}: error: no definition files (*.yaml, *.yml) in this directory")
+                status = 1
         else:
-            print(f"{path}: OK")
+            paths = [given]
+        owners: dict[str, str] = {}  # SOP id -> the file of this directory that uses it first
+        for path in paths:
+            try:
+                text = read_source(path)  # an oversized file is refused before it is read
+            except DefinitionError as exc:
+                for p in exc.problems:
+                    print(p.format())
+                status = 1
+                continue
+            sop, problems = check_text(text, path)
+            for p in problems:
+                print(p.format())
+            if sop is not None and folder.is_dir():
+                if sop.id in owners:
+                    print(duplicate_id(path, text, sop.id, owners[sop.id]).format())
+                    sop = None
+                else:
+                    owners[sop.id] = path
+            if sop is None:
+                status = 1
+            else:
+                print(f"{path}: OK")
     return status
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    try:
-        text = Path(args.path).read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        print(f"{args.path}:1:1: error: file is not UTF-8 text ({exc.reason})", file=sys.stderr)
-        return 1
+    text = read_source(args.path)  # size-limited; a problem is printed PATH:LINE:COL by main()
     sop, problems = check_text(text, args.path)
     if sop is None:
         for p in problems:
@@ -121,11 +138,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_diagram(args: argparse.Namespace) -> int:
     from .diagram import diagram, states_of
 
-    try:
-        text = Path(args.path).read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        print(f"{args.path}:1:1: error: file is not UTF-8 text ({exc.reason})", file=sys.stderr)
-        return 1
+    text = read_source(args.path)  # size-limited; a problem is printed PATH:LINE:COL by main()
     sop, problems = check_text(text, args.path)
     if sop is None:
         for p in problems:
@@ -167,10 +180,14 @@ def cmd_diagram(args: argparse.Namespace) -> int:
 
 
 def _open(args: argparse.Namespace, *, strict: bool = False, migrate: bool = False) -> "Runtime":
-    """The same start-up as the app's (``services.startup``): database, definitions, fallbacks."""
+    """The same start-up as the app's (``services.startup``): database, definitions, fallbacks.
+
+    Every command that opens the runtime writes, so a read-only database is refused here, before a
+    password is asked for."""
     from .services import open_runtime
 
-    return open_runtime(args.database or _settings().database_url, args.definitions, strict=strict, migrate=migrate)
+    return open_runtime(args.database or _settings().database_url, args.definitions, strict=strict, migrate=migrate,
+                        writes=True)
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
@@ -225,12 +242,25 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     from .store import transaction
 
     runtime = _open(args)
-    check_roles(runtime.registry, args.role)
+    check_roles(runtime.registry, args.role, args.unit)  # before asking for a password
     password = _settings().new_password or getpass.getpass(f"password for {args.username}: ")
     with transaction(runtime.factory) as session:
         create_user(session, args.username, password, roles=args.role, unit_id=args.unit,
                     full_name=args.name or args.username)
     print(f"user {args.username} created with role(s) {', '.join(args.role)}")
+    return 0
+
+
+def cmd_user_active(args: argparse.Namespace) -> int:
+    """`sop user disable NAME` / `sop user enable NAME`; disabling ends the account's sessions."""
+    from .services import set_active
+    from .store import transaction
+
+    active = args.user_command == "enable"
+    runtime = _open(args)
+    with transaction(runtime.factory) as session:
+        set_active(session, args.username, active)
+    print(f"user {args.username} {'enabled' if active else 'disabled; its sessions are ended'}")
     return 0
 
 
@@ -272,7 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sop", description="SOP Runner: run Standard Operating Procedures written in YAML.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("validate", help="check definition files; print PATH: OK or PATH:LINE:COL: error: …")
+    p = sub.add_parser("validate", help="check definition files (or every *.yaml of a directory); print PATH: OK or PATH:LINE:COL: error: …")
     p.add_argument("paths", nargs="+")
     p.set_defaults(func=cmd_validate)
 
@@ -319,9 +349,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = with_db(usersub.add_parser("add", help="add an account (password asked, or $SOP_NEW_PASSWORD)"))
     p.add_argument("username")
     p.add_argument("--role", action="append", required=True, help="role id; repeat for several")
-    p.add_argument("--unit", help="unit id, for unit-scoped roles")
+    p.add_argument("--unit", help="unit id: required for unit-scoped roles, refused for the others")
     p.add_argument("--name", help="full name")
     p.set_defaults(func=cmd_user_add)
+    p = with_db(usersub.add_parser("disable", help="disable an account and end its sessions at once"))
+    p.add_argument("username")
+    p.set_defaults(func=cmd_user_active)
+    p = with_db(usersub.add_parser("enable", help="enable a disabled account again"))
+    p.add_argument("username")
+    p.set_defaults(func=cmd_user_active)
 
     p = sub.add_parser("check-db", help="check every case against its history and definition; OK or each problem")
     p.add_argument("--database", help="SQLAlchemy URL (default: $SOP_DATABASE_URL or sqlite:///instance/sop.db)")
@@ -356,8 +392,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except Exception as exc:
         if type(exc).__module__.startswith("sqlalchemy"):  # e.g. the database cannot be reached
-            print(f"error: the database refused the command: {str(exc).splitlines()[0]}\n"
-                  "hint: check --database / $SOP_DATABASE_URL, and run `sop db upgrade`", file=sys.stderr)
+            first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            print(f"error: the database refused the command ({first}); check --database / $SOP_DATABASE_URL "
+                  "and run `sop db upgrade`", file=sys.stderr)
             return 1
         raise
 

@@ -8,9 +8,17 @@ means the same thing to both and the README's table of settings has one source t
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import re
+import secrets
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
+
+from .errors import ConfigurationError
+
+
+LIMIT_SETTINGS = ("SOP_LIMIT_LOGIN_ACCOUNT", "SOP_LIMIT_LOGIN_ADDRESS", "SOP_LIMIT_REPORT",
+                  "SOP_LIMIT_REPORT_POSTS", "SOP_LIMIT_TRACK")  # rate limits, Flask-Limiter notation
 
 
 @dataclass(frozen=True)
@@ -23,6 +31,9 @@ class Settings:
     log_level: str | None  # None: not set (the app logs INFO, the CLI WARNING)
     log_format: str
     new_password: str | None  # for `sop user add` without a prompt
+    ratelimit_storage: str = "memory://"  # Flask-Limiter storage URI; memory is per worker process
+    limits: Mapping[str, str] = field(default_factory=dict)  # SOP_LIMIT_* set in the environment
+    proxy_hops: int = 0  # reverse proxies in front whose X-Forwarded-For/-Proto are trusted
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> "Settings":
@@ -38,4 +49,47 @@ class Settings:
             log_level=environ.get("SOP_LOG_LEVEL") or None,
             log_format=environ.get("SOP_LOG_FORMAT") or "text",
             new_password=environ.get("SOP_NEW_PASSWORD") or None,
+            ratelimit_storage=environ.get("SOP_RATELIMIT_STORAGE") or "memory://",
+            limits={name: value for name in LIMIT_SETTINGS if (value := environ.get(name, "").strip())},
+            proxy_hops=_hops(environ.get("SOP_PROXY_HOPS")),
         )
+
+
+def _hops(value: str | None) -> int:
+    text = (value or "").strip()
+    if not text:
+        return 0
+    if not re.fullmatch(r"[0-9]{1,3}", text):
+        raise ConfigurationError(f"SOP_PROXY_HOPS={value!r} is not a number",
+                                 hint="set it to the number of reverse proxies in front of the app (0: none)")
+    return int(text)
+
+
+def instance_secret_key(instance: Path) -> str:
+    """The key kept in ``instance/secret_key`` when SECRET_KEY is not set, made by the first process.
+
+    Several workers starting at once must end with one key, never an empty or a different one: each
+    writes its candidate to a private temporary file and hard-links it into place, which succeeds
+    for exactly one of them; everyone then reads the file that won, which is complete when it appears."""
+    path = instance / "secret_key"
+    for _ in range(20):
+        try:
+            key = path.read_text(encoding="ascii").strip()
+        except FileNotFoundError:
+            key = ""
+        if key:
+            return key
+        instance.mkdir(parents=True, exist_ok=True)
+        candidate = instance / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+        candidate.write_text(secrets.token_hex(32), encoding="ascii")
+        candidate.chmod(0o600)
+        try:
+            os.link(candidate, path)
+        except FileExistsError:
+            pass  # another process won; read its key on the next round
+        except OSError as exc:  # a filesystem without hard links, a read-only instance folder
+            raise ConfigurationError(f"cannot create {path} ({exc.strerror or exc})",
+                                     hint="set SECRET_KEY (the same for every worker)") from None
+        finally:
+            candidate.unlink(missing_ok=True)
+    raise ConfigurationError(f"cannot create or read {path}", hint="set SECRET_KEY (the same for every worker)")

@@ -115,7 +115,7 @@ def submit_and_wait(page, locator, *, double: bool = False):
 def log_in(page, site: Site, username: str) -> None:
     page.goto(f"{site.url}/masuk")
     page.fill("#username", username)
-    page.fill("#password", "demo12345")
+    page.fill("#password", "demo-sop-2026")
     submit_and_wait(page, page.locator("main form button[type=submit]"))
     assert page.locator("[data-testid=who]").is_visible(), f"{username} could not sign in"
 

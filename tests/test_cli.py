@@ -153,6 +153,12 @@ def test_validate_points_at_an_unknown_role(capsys, tmp_path):
     b"'unterminated\n",
     b"%YAML 9.9\n--- x\n",
     b"a: 1\n---\nb: 2\n",
+    b"id: x\ntitle: a\x0cb\n",
+    b"\x00\x00\x00",
+    b"id: \x1b[31mred\n",
+    "id: x\ntitle: \ufffe\n".encode(),
+    b"id: !!python/object/apply:os.system ['echo pwned']\n",
+    b"!foo\nid: x\n",
 ])
 def test_malformed_yaml_never_produces_a_traceback(capsys, tmp_path, content):
     path = tmp_path / "broken.yaml"
@@ -172,7 +178,84 @@ def test_missing_file_reports_an_error(capsys, tmp_path):
     assert out.startswith(f"{missing}:1:1: error: cannot read file")
     code, out, err = run(capsys, "show", str(missing))
     assert code == 1
-    assert err.startswith("error: ") and "nope.yaml" in err
+    assert err.startswith(f"{missing}:1:1: error: cannot read file")  # like validate
+
+
+# -- hostile files --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("char, name", [("\x00", "U+0000 (NUL)"), ("\x0c", "U+000C (form feed)"),
+                                        ("\x1b", "U+001B (escape)"), ("\x7f", "U+007F (delete)"),
+                                        ("\x01", "U+0001"), ("\ufffe", "U+FFFE (not a character)")])
+def test_validate_names_a_control_character_at_its_line_and_column(capsys, tmp_path, char, name):
+    text = LAPOR.read_text(encoding="utf-8")
+    at = text.index("performers: [kadis_opd]") + len("performers: [")
+    path = tmp_path / "laporisp4n.yaml"
+    path.write_text(text[:at] + char + text[at:], encoding="utf-8")
+    line = text.count("\n", 0, at) + 1
+    column = at - text.rfind("\n", 0, at)
+    code, out, _ = run(capsys, "validate", str(path))
+    assert code == 1
+    assert out.splitlines() == [f"{path}:{line}:{column}: error: control character {name} is not allowed; "
+                                "delete it (it is invisible in most editors)".replace("control character U+FFFE",
+                                                                                      "character U+FFFE")]
+
+
+def test_validate_refuses_tags(capsys, tmp_path):
+    path = tmp_path / "tagged.yaml"
+    path.write_text("id: !!python/object/apply:os.system ['echo pwned']\ntitle: !!str T\nroles: !foo []\n",
+                    encoding="utf-8")
+    code, out, _ = run(capsys, "validate", str(path))
+    assert code == 1
+    assert [ln.split(" (found")[0] for ln in out.splitlines()] == [
+        f"{path}:1:5: error: tags are not allowed", f"{path}:2:8: error: tags are not allowed",
+        f"{path}:3:8: error: tags are not allowed"]
+
+
+def test_validate_refuses_an_oversized_file_from_its_size(capsys, tmp_path):
+    from runner.yamlsource import MAX_BYTES
+
+    path = tmp_path / "huge.yaml"
+    with path.open("wb") as f:
+        f.truncate(8 * 1024**3)  # sparse: reading it would take minutes and gigabytes
+    code, out, _ = run(capsys, "validate", str(path), str(LAPOR))
+    assert code == 1
+    assert out.splitlines() == [f"{path}:1:1: error: file is larger than {MAX_BYTES} bytes ({8 * 1024**3} bytes)",
+                                f"{LAPOR}: OK"]
+
+
+def test_validate_caps_the_problems_of_a_60000_key_file(capsys, tmp_path):
+    path = tmp_path / "keys.yaml"
+    path.write_text("".join(f"k{i}: v\n" for i in range(60_000)), encoding="utf-8")
+    code, out, _ = run(capsys, "validate", str(path))
+    assert code == 1
+    lines = out.splitlines()
+    assert len(lines) == 101
+    assert f"{path}:1:1: error: (document): unknown field 'k0'" in lines[:7]
+    assert lines[99] == f"{path}:94:1: error: (document): unknown field 'k93'"
+    assert lines[-1] == f"{path}: … and {60_000 + 6 - 100} more problems"  # + the 6 required fields missing
+
+
+def test_validate_a_directory_checks_each_definition_in_order(capsys, tmp_path):
+    text = LAPOR.read_text(encoding="utf-8")
+    (tmp_path / "b_lapor.yml").write_text(text, encoding="utf-8")
+    (tmp_path / "a_lapor.yaml").write_text(text, encoding="utf-8")
+    (tmp_path / "c_bad.yaml").write_text("id: x\ntitle: \x0c\n", encoding="utf-8")
+    (tmp_path / "notes.txt").write_text("not a definition\n", encoding="utf-8")
+    line = next(i for i, ln in enumerate(text.splitlines(), 1) if ln.startswith("id: "))
+    code, out, _ = run(capsys, "validate", str(tmp_path))
+    assert code == 1
+    assert out.splitlines() == [
+        f"{tmp_path / 'a_lapor.yaml'}: OK",
+        f"{tmp_path / 'b_lapor.yml'}:{line}:5: error: id 'laporisp4n' is already used by a_lapor.yaml; "
+        "give this definition an id of its own",
+        f"{tmp_path / 'c_bad.yaml'}:2:8: error: control character U+000C (form feed) is not allowed; "
+        "delete it (it is invisible in most editors)",
+    ]
+    code, out, _ = run(capsys, "validate", str(DEFINITIONS))
+    assert code == 0 and out == f"{LAPOR}: OK\n"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, out, _ = run(capsys, "validate", str(empty))
+    assert code == 1 and out == f"{empty}: error: no definition files (*.yaml, *.yml) in this directory\n"
 
 
 # -- show --json against the seed document -----------------------------------------------------------
@@ -271,7 +354,7 @@ def test_demo_creates_accounts_and_opens_last_month(capsys, db):
     assert code == 0
     for username in ("admin_utama", "kadis", "kabid", "kasi", "operator_opd.dinkes", "pejabat_penghubung.disdik",
                      "kadis_opd.dpupr"):
-        assert re.search(rf"^\s+{re.escape(username)}\s+demo12345\s", out, re.M), username
+        assert re.search(rf"^\s+{re.escape(username)}\s+demo-sop-2026\s", out, re.M), username
     assert "pelapor" not in out  # the external role has no account
     # demo already opened the monthly case, so a tick finds nothing to do
     code, out, _ = run(capsys, "tick", *db_args(db))
@@ -282,7 +365,7 @@ def test_demo_creates_accounts_and_opens_last_month(capsys, db):
     engine = make_engine(db)
     with transaction(session_factory(engine)) as s:
         assert s.scalar(select(func.count()).select_from(User)) == 4 + 3 * 3
-        assert services.authenticate(s, "kadis", "demo12345") is not None
+        assert services.authenticate(s, "kadis", "demo-sop-2026") is not None
     engine.dispose()
 
 
@@ -313,7 +396,7 @@ def test_user_add(capsys, db, monkeypatch):
     assert code == 1 and "no unit 'bappeda'" in err
     monkeypatch.setenv("SOP_NEW_PASSWORD", "short")
     code, _, err = run(capsys, "user", "add", "budi", "--role", "kadis", *db_args(db))
-    assert code == 1 and "at least 8 characters" in err
+    assert code == 1 and "at least 10 characters" in err
 
 
 def test_tick_twice(capsys, db):

@@ -66,7 +66,7 @@ class Browser:
 
     def login(self, username: str) -> None:
         token = self.csrf("/masuk")
-        status, _ = self.request("/masuk", {"csrf_token": token, "username": username, "password": "demo12345"})
+        status, _ = self.request("/masuk", {"csrf_token": token, "username": username, "password": "demo-sop-2026"})
         assert status == 302
 
 

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select
 
-from conftest import REPORT
+from conftest import REPO, REPORT
 from runner import services
 from runner.errors import ConfigurationError, DefinitionError, SopError
 from runner.store import Case, transaction
@@ -259,7 +259,7 @@ def test_missing_or_invalid_csrf_token_saves_nothing(app, staff, report_at, fact
     assert case_count(factory) == cases
 
     # and the login form is protected too
-    r = Visitor(app).post("/masuk", {"username": "admin_utama", "password": "demo12345"})
+    r = Visitor(app).post("/masuk", {"username": "admin_utama", "password": "demo-sop-2026"})
     assert r.status_code == 400
 
 
@@ -330,7 +330,7 @@ def test_wrong_password_is_refused_with_a_message(app):
     assert 'role="alert"' in html and 'value="admin_utama"' in html
     assert 'class="error"' in html
     assert v.get("/kotak-masuk").status_code == 302
-    r = v.submit("/masuk", {"username": "nobody", "password": "demo12345"}, control="username")
+    r = v.submit("/masuk", {"username": "nobody", "password": "demo-sop-2026"}, control="username")
     assert r.status_code == 401
 
 
@@ -503,6 +503,41 @@ def test_a_broken_revision_keeps_the_last_valid_version_running(db_url, seeded, 
         banner = text_of(admin.get("/kotak-masuk").get_data(as_text=True), "broken-definitions")
         assert banner and "laporisp4n.yaml" in banner
         assert 'data-testid="broken-definitions"' not in Visitor(app).get("/").get_data(as_text=True)
+    finally:
+        dispose(app)
+
+
+def test_hostile_files_next_to_sound_ones_never_stop_the_app(db_url, seeded, definitions_copy, factory, caplog):
+    """A form feed pasted into one file, a copy declaring LAPOR's id, a broken draft of LAPOR: the app
+    still starts, serves LAPOR from its file and the other SOP on its last published version."""
+    second = REPO / "docs" / "examples" / "permohonan_informasi.yaml"
+    shutil.copy(second, definitions_copy)
+    dispose(make_app(db_url, SOP_DEFINITIONS=str(definitions_copy)))  # publishes both from this folder
+    lapor = (definitions_copy / "laporisp4n.yaml").read_text(encoding="utf-8")
+    info = definitions_copy / "permohonan_informasi.yaml"
+    info.write_text(re.sub(r"(?m)^title: ", "title: \x0c", info.read_text(encoding="utf-8"), count=1),
+                    encoding="utf-8")  # (a) a form feed: the YAML cannot be read at all
+    (definitions_copy / "laporisp4n_copy.yaml").write_text(lapor, encoding="utf-8")  # (b) LAPOR's id again
+    (definitions_copy / "draft.yaml").write_text(lapor.replace("performers: [kadis]", "performers: [kadiss]"),
+                                                 encoding="utf-8")  # broken, and declares LAPOR's id too
+
+    app = make_app(db_url, SOP_DEFINITIONS=str(definitions_copy))
+    try:
+        logged = [r.getMessage() for r in caplog.records]
+        assert any("permohonan_informasi.yaml:" in m and "U+000C (form feed)" in m for m in logged), logged
+        assert any("laporisp4n_copy.yaml:21:5: error: id 'laporisp4n' is already used by laporisp4n.yaml" in m
+                   for m in logged), logged
+        registry = app.extensions["sop"].registry
+        assert registry.get("laporisp4n").source_path == str(definitions_copy / "laporisp4n.yaml")
+        assert registry.get("permohonan_informasi") is not None  # its last published version
+        code = file_report(Visitor(app))  # the public form still works
+        assert case_id_for_code(factory, code)
+        assert Visitor(app).get("/lapor/permohonan_informasi/permohonan").status_code == 200
+        admin = Visitor(app)
+        admin.login("admin_utama")
+        banner = text_of(admin.get("/kotak-masuk").get_data(as_text=True), "broken-definitions")
+        assert banner and all(name in banner for name in
+                              ("permohonan_informasi.yaml", "laporisp4n_copy.yaml", "draft.yaml")), banner
     finally:
         dispose(app)
 

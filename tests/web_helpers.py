@@ -16,7 +16,7 @@ from runner.store import Case, HistoryEntry
 
 REPO = Path(__file__).resolve().parents[1]
 DEFINITIONS = REPO / "sop_definitions"
-DEMO_PASSWORD = "demo12345"
+DEMO_PASSWORD = "demo-sop-2026"
 ANSWER = "Jalan sudah ditambal oleh Dinas PUPR pada 3 Desember."
 
 # The LAPOR walk both the test-client and the browser suites follow:
@@ -49,8 +49,10 @@ def advance(factory, registry, actor_of, case_id: int, upto: int) -> None:
 def make_app(db_url: str, **extra):
     from web import create_app
 
+    # Rate limits off: suites that log in and post many times from 127.0.0.1 are not abuse
+    # (tests/test_abuse.py switches them on with RATELIMIT_ENABLED=True).
     config = {"TESTING": True, "SOP_DATABASE_URL": db_url, "SOP_DEFINITIONS": str(DEFINITIONS),
-              "SECRET_KEY": "test"}
+              "SECRET_KEY": "test", "RATELIMIT_ENABLED": False}
     config.update(extra)
     return create_app(config)
 

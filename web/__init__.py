@@ -13,7 +13,6 @@ with its hint, logged first: under gunicorn a worker that fails to boot makes th
 from __future__ import annotations
 
 import logging
-import secrets
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -21,23 +20,12 @@ from flask import Flask
 
 from runner.errors import SopError
 from runner.logs import configure as configure_logging
-from runner.settings import Settings
+from runner.settings import Settings, instance_secret_key
 
 log = logging.getLogger(__name__)
 
 LANGUAGES = ("id", "en")
-
-
-def _secret_key(instance_path: Path) -> str:
-    """A key generated once and kept in the instance folder (when SECRET_KEY is not set)."""
-    path = instance_path / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(32)
-    path.write_text(key)
-    path.chmod(0o600)
-    return key
+CSRF_TIME_LIMIT = 8 * 3600  # seconds
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -54,12 +42,17 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.secure_cookies,
         MAX_CONTENT_LENGTH=1_000_000,
-        WTF_CSRF_TIME_LIMIT=None,
+        # A form's CSRF token expires: long enough to write an answer, short enough that a page left
+        # open overnight, or copied elsewhere, is refused (web/errors.py says so).
+        WTF_CSRF_TIME_LIMIT=CSRF_TIME_LIMIT,
+        RATELIMIT_STORAGE_URI=settings.ratelimit_storage,
+        SOP_PROXY_HOPS=settings.proxy_hops,
     )
+    app.config.from_mapping(dict(settings.limits))  # SOP_LIMIT_* from the environment
     if test_config:
         app.config.from_mapping(test_config)
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = _secret_key(Path(app.instance_path))
+        app.config["SECRET_KEY"] = instance_secret_key(Path(app.instance_path))
 
     from . import db, i18n, requests
 
@@ -75,11 +68,23 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     CSRFProtect(app)
 
-    from . import auth, errors, public, staff
+    from . import auth, errors, public, security, staff
 
     auth.init_app(app)
     errors.init_app(app)
+    security.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(staff.bp)
+
+    from . import abuse
+
+    abuse.init_app(app)
+    hops = int(app.config.get("SOP_PROXY_HOPS") or 0)
+    if hops:
+        # Behind reverse proxies the client is the hops-th address from the right of X-Forwarded-For;
+        # without them only the socket address is trusted (a client can write any header).
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     return app

@@ -6,9 +6,11 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import LoginManager, UserMixin, login_required, login_user, logout_user
+from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 
 from runner import services
+from runner.errors import ReadOnly
+from runner.forms import has_control_chars
 
 from . import db
 
@@ -17,22 +19,26 @@ login_manager = LoginManager()
 
 
 class SessionUser(UserMixin):
-    """What a request knows about its user: enough to act, nothing that needs the database."""
+    """What a request knows about its user: enough to act, nothing that needs the database.
+
+    The session stores ``get_id()``, the token "{id}:{session epoch}" (Flask-Login's "alternative
+    tokens"): signing out or disabling the account bumps the epoch, so a copied cookie stops working."""
 
     def __init__(self, user):
         self.id = str(user.id)
+        self.token = services.session_token(user)
         self.username = user.username
         self.full_name = user.full_name
         self.unit_id = user.unit_id
         self.actor = services.actor_for(user)
 
+    def get_id(self) -> str:
+        return self.token
+
 
 @login_manager.user_loader
-def load_user(user_id: str):
-    try:
-        user = services.get_user(db.session(), int(user_id))
-    except ValueError:
-        return None
+def load_user(token: str):
+    user = services.user_for_session(db.session(), token)
     return SessionUser(user) if user else None
 
 
@@ -43,7 +49,10 @@ def init_app(app) -> None:
 
 
 def _safe_next(target: str | None) -> str:
-    if target and not urlsplit(target).netloc and target.startswith("/") and not target.startswith("//"):
+    """A path of this site to return to; anything else — another site, "/\\host" (a browser reads it
+    as "//host"), control characters a Location header cannot carry — gives the inbox."""
+    if (target and target.startswith("/") and not target.startswith("//") and "\\" not in target
+            and not has_control_chars(target) and not urlsplit(target).netloc):
         return target
     return url_for("staff.inbox")
 
@@ -64,6 +73,11 @@ def login():
 @bp.route("/keluar", methods=["POST"])
 @login_required
 def logout():
+    try:
+        with db.transaction() as s:  # every session of this user ends, cookies copied earlier included
+            services.end_sessions(s, int(current_user.id))
+    except ReadOnly:
+        pass  # a read-only copy cannot end other sessions; this browser's is still ended below
     logout_user()
     flash(_("You have signed out."))
     return redirect(url_for("public.home"))

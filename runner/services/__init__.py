@@ -4,12 +4,15 @@ Every function takes a SQLAlchemy Session (and the Registry of loaded definition
 of work on it; the caller owns the transaction. No Flask here.
 """
 
-from .accounts import actor_for, authenticate, check_roles, create_user, ensure_unit, get_user, units
+from .accounts import (
+    actor_for, authenticate, check_password, check_roles, create_user, end_sessions, ensure_unit, get_user, session_token,
+    set_active, units, user_for_session,
+)
 from .cases import (
     AfterStep, CasePosition, CaseView, PublicView, after_step, case_position, case_view, perform_step, public_flow, public_flows, start_case, startable_flow,
     startable_flows, track,
 )
-from .inbox import CaseRow, browse, for_information, waiting
+from .inbox import CaseRow, browse, for_information, page_number, waiting
 from .integrity import check_database
 from .publishing import last_good_versions, publish, publish_all
 from .schedule import PeriodFigures, period_figures, tick
@@ -18,6 +21,7 @@ from .startup import Runtime, open_runtime
 __all__ = [
     "AfterStep", "CasePosition", "CaseRow", "CaseView", "after_step", "case_position", "PeriodFigures", "PublicView", "Runtime", "actor_for", "authenticate", "browse", "check_roles",
     "case_view", "check_database", "create_user", "ensure_unit", "for_information", "get_user", "last_good_versions",
-    "open_runtime", "perform_step", "period_figures", "public_flow", "public_flows", "publish", "publish_all",
+    "open_runtime", "page_number", "perform_step", "period_figures", "public_flow", "public_flows", "publish", "publish_all",
     "start_case", "startable_flow", "startable_flows", "tick", "track", "units", "waiting",
+    "check_password", "end_sessions", "session_token", "set_active", "user_for_session",
 ]

@@ -1,12 +1,22 @@
-"""Accounts and organisational units; turning a stored user into an engine Actor."""
+"""Accounts and organisational units; turning a stored user into an engine Actor.
+
+Passwords: at least ``MIN_PASSWORD_LENGTH`` characters, not only spaces, not the username (nor
+containing it), at least four different characters, and not one of the ~10,000 most common
+passwords (``runner/data/common-passwords.txt``, shipped in the package).
+
+Sessions: a session's login token is ``"{user id}:{session_epoch}"``. ``end_sessions`` bumps the
+number, so every token issued before it — a cookie copied before sign-out included — stops working;
+disabling an account does the same.
+"""
 
 from __future__ import annotations
 
 import functools
 import logging
 import re
+from importlib import resources
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -19,6 +29,7 @@ from ..store import Unit, User, UserRole
 log = logging.getLogger(__name__)
 
 _USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,63}$")
+MIN_PASSWORD_LENGTH = 10
 
 
 @functools.cache
@@ -28,16 +39,55 @@ def _dummy_hash() -> str:
     return generate_password_hash("not a real password")
 
 
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The shipped list of common passwords, lowercase (read once per process, on first use)."""
+    text = resources.files("runner").joinpath("data/common-passwords.txt").read_text(encoding="utf-8")
+    return frozenset(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+def check_password(password: str, username: str) -> None:
+    """Raise InvalidInput, saying why, when ``password`` is too weak for the account ``username``."""
+    if not password.strip():
+        raise InvalidInput("a password cannot be empty or only spaces")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    lowered = password.lower()
+    name = normalise_username(username)
+    parts = {name} | {p for p in re.split(r"[._-]", name) if len(p) >= 4}
+    if lowered == name or (len(name) >= 3 and any(p in lowered for p in parts)):
+        raise InvalidInput("a password must not be or contain the username")
+    if len(set(password)) < 4:
+        raise InvalidInput("a password needs at least 4 different characters")
+    if lowered in common_passwords() or lowered.strip() in common_passwords():
+        raise InvalidInput("that password is on the list of the most common passwords; choose another")
+
+
 def actor_for(user: User) -> Actor:
     return Actor(user.id, user.full_name or user.username, user.role_ids, user.unit_id)
 
 
-def check_roles(registry: Registry, roles: list[str]) -> None:
-    """Every role must be an internal role of some loaded SOP (reporters have no accounts)."""
+def normalise_username(text: str | None) -> str:
+    """A username as accounts store and look it up (surrounding spaces and case do not count): the
+    one rule the login, the throttle that counts failed logins per account, and account creation share."""
+    return (text or "").strip().lower()
+
+
+def check_roles(registry: Registry, roles: list[str], unit_id: str | None = None) -> None:
+    """Every role must be an internal role of some loaded SOP (reporters have no accounts); a
+    unit-scoped role needs the account's unit, and a unit is only for accounts with such a role."""
     known = {r.id for sop in registry.current() for r in sop.roles if not r.external}
     unknown = [r for r in roles if r not in known]
     if unknown:
         raise InvalidInput(f"unknown role(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    scoped = {r.id for sop in registry.current() for r in sop.roles if r.unit_scoped}
+    needing = sorted(set(roles) & scoped)
+    if needing and unit_id is None:
+        raise InvalidInput(f"role(s) {', '.join(needing)} belong to one unit: give the unit with --unit UNIT "
+                           "(units: `sop unit add ID NAME`)")
+    if unit_id is not None and not needing:
+        raise InvalidInput(f"role(s) {', '.join(sorted(set(roles)))} are not scoped to a unit: leave out "
+                           f"--unit {unit_id}")
 
 
 def ensure_unit(session: Session, unit_id: str, name: str) -> Unit:
@@ -59,11 +109,10 @@ def create_user(
     session: Session, username: str, password: str, *, roles: list[str], full_name: str = "",
     unit_id: str | None = None,
 ) -> User:
-    username = username.strip().lower()
+    username = normalise_username(username)
     if not _USERNAME_RE.match(username):
         raise InvalidInput(f"username '{username}' must be 2-64 lowercase letters, digits, '.', '_' or '-'")
-    if len(password) < 8:
-        raise InvalidInput("a password needs at least 8 characters")
+    check_password(password, username)
     if session.scalar(select(User).where(User.username == username)) is not None:
         raise InvalidInput(f"user '{username}' already exists")
     if unit_id is not None and session.get(Unit, unit_id) is None:
@@ -78,8 +127,15 @@ def create_user(
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
     """The active account with these credentials, or None. Logged either way, without the typed
-    name when no account has it (it may be a password typed into the wrong box)."""
-    user = session.scalar(select(User).where(User.username == (username or "").strip().lower()))
+    name when no account has it (it may be a password typed into the wrong box).
+
+    A NUL byte can be in no username or password and PostgreSQL refuses it in a query parameter:
+    such input is answered None without asking the database (after the same hash work as ever)."""
+    if "\x00" in (username or "") or "\x00" in (password or ""):
+        check_password_hash(_dummy_hash(), "")
+        event(log, "login.failed", logging.WARNING, user="-", reason="unreadable input")
+        return None
+    user = session.scalar(select(User).where(User.username == normalise_username(username)))
     if user is None or not user.active:
         check_password_hash(_dummy_hash(), password or "")
         event(log, "login.failed", logging.WARNING, user=user.id if user else "-",
@@ -95,3 +151,47 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
 def get_user(session: Session, user_id: int) -> User | None:
     user = session.get(User, user_id)
     return user if user is not None and user.active else None
+
+
+def session_token(user: User) -> str:
+    """What a login session remembers of its user: valid until ``end_sessions`` for that user."""
+    return f"{user.id}:{user.session_epoch}"
+
+
+def user_for_session(session: Session, token: str) -> User | None:
+    """The active user a session token was issued to, or None when the token is malformed, the
+    account is gone or disabled, or its sessions were ended since (sign-out, disabling)."""
+    user_id, sep, epoch = (token or "").partition(":")
+    if not (sep and user_id.isdecimal() and epoch.isdecimal()):
+        return None
+    user = get_user(session, int(user_id))
+    return user if user is not None and user.session_epoch == int(epoch) else None
+
+
+def end_sessions(session: Session, user_id: int) -> None:
+    """End every session of this user, on every device (one atomic increment, safe under races)."""
+    session.execute(update(User).where(User.id == user_id)
+                    .values(session_epoch=User.session_epoch + 1))
+    event(log, "sessions.ended", user=user_id)
+
+
+def set_active(session: Session, username: str, active: bool) -> User:
+    """Enable or disable the account ``username``; disabling also ends its sessions at once."""
+    user = session.scalar(select(User).where(User.username == normalise_username(username)))
+    if user is None:
+        raise NotFound(f"no user '{username}'")
+    user.active = active
+    session.flush()
+    if not active:
+        end_sessions(session, user.id)
+    event(log, "account.enabled" if active else "account.disabled", user=user.id)
+    return user
+
+
+def user_id_for(session: Session, username: str) -> int | None:
+    """The id of the account a login with this username would check (active or not), or None: what
+    a log line may say about an attempt instead of the typed name."""
+    name = normalise_username(username)
+    if not _USERNAME_RE.match(name):  # no account has such a name (and a NUL must not reach PostgreSQL)
+        return None
+    return session.scalar(select(User.id).where(User.username == name))

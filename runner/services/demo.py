@@ -15,7 +15,7 @@ from ..registry import Registry
 from ..store import User
 from .accounts import create_user, ensure_unit
 
-DEMO_PASSWORD = "demo12345"
+DEMO_PASSWORD = "demo-sop-2026"
 DEMO_UNITS = (
     ("dinkes", "Dinas Kesehatan"),
     ("disdik", "Dinas Pendidikan dan Kebudayaan"),

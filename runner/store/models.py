@@ -75,6 +75,9 @@ class User(Base):
     full_name: Mapped[str] = mapped_column(String(200))
     unit_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Part of every session's login token ("{id}:{epoch}"): bumping it (sign-out, disabling the
+    # account) ends every session of this user, cookies copied earlier included.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     roles: Mapped[list["UserRole"]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
     @property
