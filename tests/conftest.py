@@ -99,6 +99,6 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     if (os.environ.get("SOP_TEST_REQUIRE_ALL") == "1" and report.skipped
-            and any(item.get_closest_marker(m) for m in ("postgres", "browser", "package"))):
+            and any(item.get_closest_marker(m) for m in ("postgres", "browser", "package", "stress"))):
         report.outcome = "failed"
         report.longrepr = f"required suite was skipped in CI: {report.longrepr}"

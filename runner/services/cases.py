@@ -31,6 +31,7 @@ from ..engine import Engine, Step
 from ..errors import CaseMovedOn, NotAllowed, NotFound, StorageError
 from ..logs import event
 from ..registry import Registry
+from ..forms import has_control_chars
 from ..privacy import ANONYMOUS_KEY, CONFIDENTIAL_KEY, MASK, Privacy, with_flags
 from ..store import Case, HistoryEntry, violates
 from .accounts import units as unit_names
@@ -50,8 +51,17 @@ def new_tracking_code() -> str:
     return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
 
 
+_MAX_CODE_INPUT = 64  # a code is 14 characters; room for spaces and dashes typed around it
+
+
 def normalise_code(text: str) -> str:
-    raw = "".join(ch for ch in (text or "").upper() if ch.isalnum())
+    """The code as stored (``ABCD-EFGH-JKLM``) from what was typed: case, spaces and dashes do not
+    matter. Input no one types — longer than 64 characters, or holding a control character such as
+    NUL — normalises to "", which names no report, rather than to a code hidden inside it."""
+    text = text or ""
+    if len(text) > _MAX_CODE_INPUT or has_control_chars(text):
+        return ""
+    raw = "".join(ch for ch in text.upper() if ch.isascii() and ch.isalnum())
     return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}" if len(raw) == 12 else raw
 
 
