@@ -11,13 +11,16 @@
     │                              (a username, a password, an unknown role)
     ├── CaseMovedOn                the case changed since the user loaded it (stale form, lost race)
     ├── StorageError               the database refused a write for a reason other than a race
+    │   └── ReadOnly               the database was opened read-only (a copy, a read-only mount):
+    │                              nothing can be written, by design
     └── ConfigurationError         the installation itself is wrong (bad URL, missing directory,
                                    no tables, no definition that loads); carries a hint
 
 Nothing else escapes ``runner`` on purpose: a standard exception leaving a service is a bug.
 The web layer maps NotFound→404, NotAllowed→403, InvalidForm/InvalidInput→400 (form shown again),
-CaseMovedOn→409, StorageError and StoredVersionError→503 with a readable page; the CLI prints the
-message (and hint) and exits non-zero. None of them is ever shown to a user as a traceback.
+CaseMovedOn→409, StorageError (ReadOnly with its own message) and StoredVersionError→503 with a
+readable page; the CLI prints the message (and hint) and exits non-zero. None of them is ever
+shown to a user as a traceback.
 """
 
 from __future__ import annotations
@@ -79,6 +82,11 @@ class CaseMovedOn(SopError):
 
 class StorageError(SopError):
     """The database refused a write for a reason other than a lost race (logged with its cause)."""
+
+
+class ReadOnly(StorageError):
+    """The database is open read-only (``runner.store.db``): every write is refused with this, and
+    nothing was written. Not a fault, so not logged as one."""
 
 
 class ConfigurationError(SopError):

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import random
 import re
@@ -148,7 +149,7 @@ def test_workers_killed_100_times_mid_stream_leave_every_case_consistent(served,
                 try:
                     b.login(name)
                     break
-                except (OSError, urllib.error.URLError, AssertionError):
+                except (OSError, urllib.error.URLError, http.client.HTTPException, AssertionError):
                     time.sleep(0.1)
             people[name] = b
         return people[name]
@@ -178,8 +179,8 @@ def test_workers_killed_100_times_mid_stream_leave_every_case_consistent(served,
                         done_steps[0] += status == 302
                     elif status >= 500:
                         errors.append(f"{status} at case {case_id}")
-                except (OSError, urllib.error.URLError, ConnectionError):
-                    continue  # the worker serving us was killed: try again
+                except (OSError, urllib.error.URLError, http.client.HTTPException):
+                    continue  # the worker serving us was killed mid-answer: try again
             if all(p >= len(WALK) for p in progress.values()):
                 for c in case_ids:  # start over on fresh cases so the stream goes on
                     progress.pop(c)

@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
 from runner.errors import (
-    CaseMovedOn, InvalidInput, NotAllowed, NotFound, StorageError, StoredVersionError,
+    CaseMovedOn, InvalidInput, NotAllowed, NotFound, ReadOnly, StorageError, StoredVersionError,
 )
 
 log = logging.getLogger(__name__)
@@ -46,14 +46,28 @@ def init_app(app: Flask) -> None:
         return page(503, _("Not saved"), _("The database refused the change. The problem was logged; "
                                            "nothing was saved. Please try again."))
 
+    def read_only(_e: Exception) -> tuple[str, int]:  # by design, not a fault: not logged
+        return page(503, _("Read-only"), _("This installation is read-only; nothing can be changed."))
+
     app.register_error_handler(NotFound, not_found)
     app.register_error_handler(NotAllowed, not_allowed)
     app.register_error_handler(CaseMovedOn, moved_on)
     app.register_error_handler(InvalidInput, invalid_input)
     app.register_error_handler(StoredVersionError, unreadable_version)
     app.register_error_handler(StorageError, storage)
-    app.register_error_handler(CSRFError, lambda e: page(
-        400, _("The form has expired"), _("Reload the page and submit the form again. Nothing was saved.")))
+    app.register_error_handler(ReadOnly, read_only)  # the most specific class wins
+
+    def csrf(e: CSRFError) -> tuple[str, int]:
+        if e.description == "The CSRF token has expired.":  # flask_wtf.csrf.validate_csrf's text
+            limit = app.config.get("WTF_CSRF_TIME_LIMIT") or 0
+            return page(400, _("The form has expired"), _(
+                "This form was opened more than %(hours)d hours ago, so for your safety it can no longer "
+                "be sent. Nothing was saved. Go back with your browser's Back button, copy what you wrote, "
+                "reload the page and send it again.",
+                hours=max(1, round(limit / 3600))))
+        return page(400, _("The form has expired"), _("Reload the page and submit the form again. Nothing was saved."))
+
+    app.register_error_handler(CSRFError, csrf)
     app.register_error_handler(400, lambda e: page(400, _("The form could not be read"),
                                                    _("Reload the page and submit the form again. Nothing was saved.")))
     app.register_error_handler(404, lambda e: page(404, _("Not found"), _("There is no page at this address.")))

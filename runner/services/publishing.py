@@ -50,6 +50,14 @@ def publish_all(session: Session, registry: Registry) -> list[Definition]:
     return [publish(session, sop, registry.source(sop)) for sop in registry.current()]
 
 
+def unpublished(session: Session, sops: list[Sop]) -> list[Sop]:
+    """Those of ``sops`` whose version is not stored (a read-only database cannot publish them)."""
+    rows = session.execute(select(Definition.sop_id, Definition.version)
+                           .where(Definition.version.in_([sop.version for sop in sops])))
+    stored = {(sop_id, version) for sop_id, version in rows}
+    return [sop for sop in sops if (sop.id, sop.version) not in stored]
+
+
 def current_row(session: Session, sop: Sop) -> Definition:
     row = session.scalar(select(Definition).where(Definition.sop_id == sop.id, Definition.version == sop.version))
     if row is None:

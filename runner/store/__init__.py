@@ -1,10 +1,10 @@
 """Persistence: SQLAlchemy 2.0 models, engines and sessions, Alembic migrations."""
 
-from .db import default_url, make_engine, session_factory, transaction, upgrade
+from .db import default_url, make_engine, read_only, session_factory, transaction, upgrade
 from .conflicts import violates
 from .models import Base, Case, Definition, HistoryEntry, Unit, User, UserRole
 
 __all__ = [
     "Base", "Case", "Definition", "HistoryEntry", "Unit", "User", "UserRole",
-    "default_url", "make_engine", "session_factory", "transaction", "upgrade", "violates",
+    "default_url", "make_engine", "read_only", "session_factory", "transaction", "upgrade", "violates",
 ]
