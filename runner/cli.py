@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-from .definition import Official, Sop, Text, check_text, read_source
+from .definition import Official, Sop, Text, check_text, load_text, read_source
 from .errors import ConfigurationError, DefinitionError, SopError
 from .logs import configure as configure_logging
 from .settings import Settings
@@ -115,12 +115,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    text = read_source(args.path)  # size-limited; a problem is printed PATH:LINE:COL by main()
-    sop, problems = check_text(text, args.path)
-    if sop is None:
-        for p in problems:
-            print(p.format(), file=sys.stderr)
-        return 1
+    sop = load_text(read_source(args.path), args.path)  # problems are printed PATH:LINE:COL by main()
     data = sop_to_json(sop)
     if args.json:
         print(json.dumps(data, ensure_ascii=False, indent=2))
@@ -138,12 +133,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_diagram(args: argparse.Namespace) -> int:
     from .diagram import diagram, states_of
 
-    text = read_source(args.path)  # size-limited; a problem is printed PATH:LINE:COL by main()
-    sop, problems = check_text(text, args.path)
-    if sop is None:
-        for p in problems:
-            print(p.format(), file=sys.stderr)
-        return 1
+    sop = load_text(read_source(args.path), args.path)  # problems are printed PATH:LINE:COL by main()
     current = None
     if args.case is not None:
         from .services import case_position

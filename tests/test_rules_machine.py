@@ -25,18 +25,7 @@ from runner.errors import CaseMovedOn, InvalidForm, NotAllowed, NotFound
 from runner.registry import Registry
 from runner.store import Case, HistoryEntry, transaction
 
-PEOPLE = ["admin_utama", "kadis", "kabid", "kasi", "operator_opd.dinkes", "operator_opd.disdik",
-          "pejabat_penghubung.dinkes", "kadis_opd.dinkes", "kadis_opd.dpupr"]
-FORM = st.fixed_dictionaries({}, optional={
-    "kanal": st.sampled_from(["web", "sms", "fax"]),
-    "opd_tujuan": st.sampled_from(["dinkes", "disdik", "nowhere"]),
-    "alasan_tidak_valid": st.sampled_from(["", "Spam"]),
-    "alasan_tidak_diteruskan": st.sampled_from(["", "Bukan kewenangan"]),
-    "jawaban": st.sampled_from(["", "Jawaban"]),
-    "catatan_kadis_opd": st.sampled_from(["", "Perbaiki"]),
-    "catatan_pengembalian": st.sampled_from(["", "Kurang"]),
-    "jawaban_akhir": st.sampled_from(["", "Selesai"]),
-})
+from test_walks import FORM, PEOPLE  # the same people and forms as the guided-walk property
 
 
 def test_random_users_allowed_and_not(factory, registry: Registry, actor):
