@@ -169,6 +169,33 @@ def cmd_diagram(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from .simulate import format_walk, parse_start, simulate
+
+    sop = load_text(read_source(args.path), args.path)  # problems are printed PATH:LINE:COL by main()
+    path = [a.strip() for a in args.path_actions.split(",") if a.strip()] if args.path_actions else []
+    walk = simulate(sop, flow_id=args.flow, path=path, start=parse_start(args.start, sop))
+    print("\n".join(format_walk(walk)))
+    return 0
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from .starter import new_definition
+
+    text = new_definition(args.id)  # InvalidInput for an id that is not snake_case
+    if args.output:
+        try:
+            with open(args.output, "x", encoding="utf-8") as out:  # "x": never overwrite
+                out.write(text)
+        except FileExistsError:
+            print(f"error: {args.output} already exists; not overwritten", file=sys.stderr)
+            return 1
+        print(f"{args.output}: written; check it with `sop validate {args.output}`")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def _open(args: argparse.Namespace, *, strict: bool = False, migrate: bool = False) -> "Runtime":
     """The same start-up as the app's (``services.startup``): database, definitions, fallbacks.
 
@@ -309,6 +336,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--database", help="SQLAlchemy URL (default: $SOP_DATABASE_URL or sqlite:///instance/sop.db)")
     p.add_argument("-o", "--output", metavar="OUT", help="write the diagram to OUT instead of standard output")
     p.set_defaults(func=cmd_diagram)
+
+    p = sub.add_parser("simulate", help="walk one case through a definition in memory and print each step's due time")
+    p.add_argument("path")
+    p.add_argument("--flow", help="flow id (default: the first flow)")
+    p.add_argument("--path", dest="path_actions", metavar="ACTION,...",
+                   help="action ids to take, one per step, in order (then the first action of each step)")
+    p.add_argument("--start", metavar="ISO8601",
+                   help="when the case opens, e.g. 2026-12-07T15:00:00+07:00 (default: now; no offset: the SOP's time zone)")
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("new", help="print (or write with -o) a commented starting definition that passes validate")
+    p.add_argument("id", help="the new SOP's id, snake_case (e.g. izin_keramaian)")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (never overwritten) instead of standard output")
+    p.set_defaults(func=cmd_new)
 
     def with_db(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         p.add_argument("--database", help="SQLAlchemy URL (default: $SOP_DATABASE_URL or sqlite:///instance/sop.db)")
