@@ -202,6 +202,11 @@ def test_wheel_installs_and_runs_outside_the_checkout(tmp_path):
         steps.describe("sop validate (broken)", bad, f"expected '{broken.name}:{line}:1: error: ... unknown field'")
     assert f"{broken.name}: OK" not in bad.stdout
 
+    # -- sop new: the starter template is shipped, and what it writes validates --------------------
+    steps.run("sop new", [str(bin_ / "sop"), "new", "contoh_baru", "-o", "baru.yaml"], env=env)
+    fresh = steps.run("sop validate (new)", [str(bin_ / "sop"), "validate", "baru.yaml"], env=env)
+    assert fresh.stdout.strip().endswith("baru.yaml: OK"), steps.describe("sop validate (new)", fresh, "expected OK")
+
     # -- sop db upgrade / sop load: migrations shipped and found through the package ---------------
     db_file = work / "x.db"
     url = f"sqlite:///{db_file}"
