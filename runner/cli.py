@@ -76,7 +76,8 @@ def sop_to_json(sop: Sop) -> dict[str, Any]:
 # -- commands -------------------------------------------------------------------------------------
 def cmd_validate(args: argparse.Namespace) -> int:
     """Each PATH is a file, or a directory whose *.yaml/*.yml files are checked in sorted order
-    (there, as when the app loads the directory, a second file with an id already used is an error)."""
+    (there, as when the app loads the directory, a second file with an id already used is an error).
+    Warnings are printed but exit 0, unless ``--strict``: then any warning exits 1."""
     from .definition import duplicate_id, read_source
 
     status = 0
@@ -101,6 +102,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
             sop, problems = check_text(text, path)
             for p in problems:
                 print(p.format())
+            if args.strict and any(p.severity == "warning" for p in problems):
+                status = 1  # still loadable (OK is printed), but --strict refuses warnings too
             if sop is not None and folder.is_dir():
                 if sop.id in owners:
                     print(duplicate_id(path, text, sop.id, owners[sop.id]).format())
@@ -321,6 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="check definition files (or every *.yaml of a directory); print PATH: OK or PATH:LINE:COL: error: …")
     p.add_argument("paths", nargs="+")
+    p.add_argument("--strict", action="store_true", help="exit 1 on warnings too (PATH:LINE:COL: warning: …)")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("show", help="print a definition (normalised JSON with --json)")

@@ -110,6 +110,23 @@ def test_validate_ok(capsys):
     assert out == f"{LAPOR}: OK\n"
 
 
+def test_validate_prints_warnings_and_exits_0_unless_strict(capsys, tmp_path):
+    text = LAPOR.read_text(encoding="utf-8")
+    assert text.count("\nroles:\n") == 1
+    text = text.replace("\nroles:\n", "\nroles:\n  - id: tamu\n    name: Tamu\n")
+    line = text.splitlines().index("  - id: tamu") + 1
+    path = tmp_path / "lapor.yaml"
+    path.write_text(text, encoding="utf-8")
+    expected = [f"{path}:{line}:9: warning: roles[0].id: role 'tamu' is used by no activity (performers, "
+                "recipients) and no flow (started_by)", f"{path}: OK"]
+    code, out, _ = run(capsys, "validate", str(path))
+    assert code == 0 and out.splitlines() == expected
+    code, out, _ = run(capsys, "validate", "--strict", str(path))
+    assert code == 1 and out.splitlines() == expected
+    code, out, _ = run(capsys, "validate", "--strict", str(LAPOR))
+    assert code == 0 and out == f"{LAPOR}: OK\n"
+
+
 def test_validate_several_files_reports_each(capsys, tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("id: x\n", encoding="utf-8")

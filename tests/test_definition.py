@@ -69,6 +69,7 @@ activities:
     id: tindak
     name: Tindak lanjut
     performers: [operator_opd]
+    time_limit: 1 hari
     actions:
       - id: selesaikan
         label: Selesaikan
@@ -178,6 +179,59 @@ def test_unreached_end_is_a_warning_not_an_error():
     assert problems[0].format() == "w.yaml:28:13: warning: flows[0].ends[1].id: end 'batal' is never reached"
 
 
+def warnings_of(text: str) -> list[str]:
+    sop, problems = check_text(text, "w.yaml")
+    assert sop is not None, [p.format() for p in problems]  # warnings never block loading
+    assert all(p.severity == "warning" for p in problems)
+    load_text(text)  # nor publishing: the app and `sop load` accept them
+    return [p.format() for p in problems]
+
+
+def test_a_step_without_a_time_limit_is_a_warning():
+    assert warnings_of(edit("    time_limit: 1 hari\n", "")) == [
+        "w.yaml:44:9: warning: activities[1].id: activity 'tindak' has no time_limit"]
+
+
+def test_a_role_nothing_uses_is_a_warning():
+    text = edit("    unit_scoped: true\n", "    unit_scoped: true\n  - id: bendahara\n    name: Bendahara\n")
+    assert warnings_of(text) == [
+        "w.yaml:20:9: warning: roles[3].id: role 'bendahara' is used by no activity (performers, recipients) "
+        "and no flow (started_by)"]
+
+
+def test_a_role_used_only_as_recipient_or_in_started_by_is_no_warning():
+    text = edit("    unit_scoped: true\n", "    unit_scoped: true\n  - id: kadis\n    name: Kadis\n"
+                "  - id: admin\n    name: Admin\n").replace(
+        "    performers: [operator_opd]\n", "    performers: [operator_opd]\n    recipients: [kadis]\n").replace(
+        "    started_by: [pelapor]\n", "    started_by: [pelapor, admin]\n")
+    assert warnings_of(text) == []  # pelapor too is only in started_by
+
+
+def test_a_field_no_action_claims_is_collected_by_every_action_and_no_warning():
+    text = edit("        label: OPD tujuan\n", "        label: OPD tujuan\n      - id: catatan\n"
+                "        type: textarea\n        label: Catatan\n")
+    assert warnings_of(text) == []
+    assert load_text(text).activity("terima").actions[0].uses == ("opd", "catatan")
+
+
+def test_warnings_wait_until_there_are_no_errors():
+    text = edit("    time_limit: 1 hari\n", "").replace("performers: [staf]", "performers: [stafff]")
+    sop, problems = check_text(text)
+    assert sop is None and [p.severity for p in problems] == ["error"]
+
+
+def test_lapor_the_examples_and_the_new_template_have_no_warnings():
+    from runner.starter import new_definition  # what `sop new` prints
+
+    root = Path(__file__).resolve().parent.parent
+    paths = [LAPOR, *sorted((root / "docs" / "examples").glob("*.yaml"))]
+    for path in paths:
+        sop, problems = check_text(path.read_text(encoding="utf-8"), str(path))
+        assert sop is not None and problems == [], [p.format() for p in problems]
+    sop, problems = check_text(new_definition("contoh"), "new.yaml")
+    assert sop is not None and problems == [], [p.format() for p in problems]
+
+
 def test_version_is_the_hash_of_the_text():
     a = load_text(MINIMAL)
     b = load_text(MINIMAL + "# a comment changes the version\n")
@@ -246,10 +300,10 @@ def test_problems_are_capped_with_a_count_of_the_rest():
     sop, problems = check_text(unknown_keys(150), "many.yaml")
     assert sop is None
     assert len(problems) == 101
-    assert [p.line for p in problems[:100]] == list(range(51, 151))  # MINIMAL has 50 lines
+    assert [p.line for p in problems[:100]] == list(range(52, 152))  # MINIMAL has 51 lines
     assert problems[-1].format() == "many.yaml: … and 50 more problems"
     _, problems = check_text(unknown_keys(100), "many.yaml")
-    assert len(problems) == 100 and problems[-1].line == 150
+    assert len(problems) == 100 and problems[-1].line == 151
 
 
 def test_the_cap_reaches_load_file_and_its_error(tmp_path):

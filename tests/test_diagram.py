@@ -192,6 +192,7 @@ activities:
     id: terima
     name: "Terima \"laporan\" [baru] {x}: a; b # c %% d <<fork>> \\ e\nbaris dua direction LR"
     performers: [staf]
+    time_limit: 1 jam
     actions:
       - id: teruskan
         label: {id: "Teruskan \"cepat\" [1]: ya; #1; %% {z}", en: "Forward \"now\"\nnext line \\"}
@@ -201,6 +202,7 @@ activities:
     id: tindak
     name: "Tindak [[choice]] lanjut"
     performers: [staf]
+    time_limit: 1 jam
     actions:
       - {id: selesaikan, label: "Selesaikan: 100% \\n", to: selesai}
       - {id: kembali, label: "Kembalikan ]", to: terima}

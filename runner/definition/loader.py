@@ -55,6 +55,7 @@ def _check_data(data: Any, smap: yamlsource.SourceMap, text: str, path: str) -> 
     sop = builder.build(version=version_of(text))
     if not any(p.severity == "error" for p in builder.problems):
         _check_graph(sop, builder)
+        _check_unused(sop, builder)
     problems = sorted(builder.problems, key=lambda p: (p.line, p.column))
     if any(p.severity == "error" for p in problems):
         return None, problems
@@ -406,6 +407,24 @@ def _check_graph(sop: Sop, builder: _Builder) -> None:
                 builder.error(("activities", idx[a.id], "performers"),
                               f"activity '{a.id}' is performed only by unit-scoped roles, but a case can reach it "
                               "before any action assigns a unit (add assign_unit to an earlier action)")
+
+
+def _check_unused(sop: Sop, builder: _Builder) -> None:
+    """Warnings, never errors: a step with no time limit, a role nothing refers to. (A field no action
+    collects cannot occur: a field no action claims belongs to every action.) They run only on a
+    definition without errors, so they never hide or repeat one."""
+    used_roles: set[str] = set()
+    for f in sop.flows:
+        used_roles.update(f.started_by)
+    for i, a in enumerate(sop.activities):
+        used_roles.update(a.performers)
+        used_roles.update(a.recipients)
+        if a.time_limit is None:
+            builder.error(("activities", i, "id"), f"activity '{a.id}' has no time_limit", severity="warning")
+    for i, r in enumerate(sop.roles):
+        if r.id not in used_roles:
+            builder.error(("roles", i, "id"), f"role '{r.id}' is used by no activity (performers, recipients) "
+                          "and no flow (started_by)", severity="warning")
 
 
 def _reachable(sop: Sop, start: str) -> set[str]:
