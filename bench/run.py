@@ -10,6 +10,10 @@ machines are shared and absolute times drift. Run: `make bench` (or `.venv/bin/p
             holding 1,000, both with the same 900 open cases (the rest finished): the ratio shows
             whether the inbox slows down as finished cases pile up (1.0 = not at all).
 4. browse:  the first page of open cases for agency-wide staff (Kabid), same two databases.
+5. overdue: Calendar.working_minutes_between(now, due) on the LAPOR calendar for a due date a year
+            ago vs one an hour ago (the overdue time shown per inbox row): 1.0 = constant time.
+
+Run one part only with its name: `.venv/bin/python bench/run.py overdue`.
 """
 
 from __future__ import annotations
@@ -80,6 +84,16 @@ def bench_engine() -> tuple[float, float]:
     return best(ours, number=2000), best(baseline, number=2000)
 
 
+def bench_overdue() -> tuple[float, float]:
+    calendar = load_text(LAPOR.read_text(encoding="utf-8")).calendar
+    now = dt.datetime(2026, 11, 30, 3, 0, tzinfo=dt.timezone.utc)  # Monday 10:00 WIB
+    year_ago, hour_ago = now - dt.timedelta(days=365), now - dt.timedelta(hours=1)
+    calendar.working_minutes_between(now, year_ago)  # the calendar lives as long as its definition
+    far = best(lambda: calendar.working_minutes_between(now, year_ago), number=2000)
+    near = best(lambda: calendar.working_minutes_between(now, hour_ago), number=2000)
+    return far, near
+
+
 def make_db(n_cases: int, tmp: Path):
     engine = make_engine(f"sqlite:///{tmp / f'bench_{n_cases}.db'}")
     upgrade(engine)
@@ -126,17 +140,25 @@ def bench_lists(tmp: Path) -> dict[str, tuple[float, float]]:
     return {k: (v[0], v[1]) for k, v in timings.items()}
 
 
-def main() -> None:
+def main(parts: list[str]) -> None:
+    wanted = set(parts) or {"load", "engine", "inbox", "browse", "overdue"}
     print(f"Python {sys.version.split()[0]}; medians of 5 batches; ratio = ours / baseline")
-    ours, base = bench_load()
-    print(f"load      ours {ours * 1e3:8.2f} ms   yaml.safe_load {base * 1e3:8.2f} ms   ratio {ours / base:6.2f}")
-    ours, base = bench_engine()
-    print(f"engine    ours {ours * 1e6:8.1f} µs   bare trigger   {base * 1e6:8.2f} µs   ratio {ours / base:6.2f}")
-    with tempfile.TemporaryDirectory() as tmp:
-        lists = bench_lists(Path(tmp))
-    for name, (big, small) in lists.items():
-        print(f"{name:<9} 100k {big * 1e3:8.2f} ms   1k             {small * 1e3:8.2f} ms   ratio {big / small:6.2f}")
+    if "load" in wanted:
+        ours, base = bench_load()
+        print(f"load      ours {ours * 1e3:8.2f} ms   yaml.safe_load {base * 1e3:8.2f} ms   ratio {ours / base:6.2f}")
+    if "engine" in wanted:
+        ours, base = bench_engine()
+        print(f"engine    ours {ours * 1e6:8.1f} µs   bare trigger   {base * 1e6:8.2f} µs   ratio {ours / base:6.2f}")
+    if wanted & {"inbox", "browse"}:
+        with tempfile.TemporaryDirectory() as tmp:
+            lists = bench_lists(Path(tmp))
+        for name, (big, small) in lists.items():
+            if name in wanted:
+                print(f"{name:<9} 100k {big * 1e3:8.2f} ms   1k             {small * 1e3:8.2f} ms   ratio {big / small:6.2f}")
+    if "overdue" in wanted:
+        far, near = bench_overdue()
+        print(f"overdue   1 yr {far * 1e6:8.2f} µs   1 hour         {near * 1e6:8.2f} µs   ratio {far / near:6.2f}")
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

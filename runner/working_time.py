@@ -9,6 +9,7 @@ caller passes the start time, and the answer is a timezone-aware UTC datetime to
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -40,6 +41,9 @@ class Calendar:
     holiday_categories: tuple[str, ...] = ("public",)
     extra_holidays: tuple[dt.date, ...] = ()
     extra_working_days: tuple[dt.date, ...] = ()
+    # Lazily filled cumulative working time per day (see _WorkIndex); not part of equality or hash.
+    _index: _WorkIndex = field(default_factory=lambda: _WorkIndex(), init=False, repr=False, compare=False,
+                               hash=False)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -91,21 +95,21 @@ class Calendar:
         return local.astimezone(dt.timezone.utc)
 
     def working_minutes_between(self, start: dt.datetime, end: dt.datetime) -> int:
-        """Working minutes from ``start`` to ``end`` (negative when end is earlier)."""
+        """Working minutes from ``start`` to ``end`` (negative when end is earlier).
+
+        Constant time however far apart: the difference of two cumulative counts (working
+        microseconds since a base day, kept per year in ``_index``), measured on the local wall
+        clock as a walk over the days in between would measure it.
+        """
         if end < start:
             return -self.working_minutes_between(end, start)
-        a, b = start.astimezone(self.zone), end.astimezone(self.zone)
-        total = dt.timedelta(0)
-        day = a.date()
-        while day <= b.date():
-            for iv in self.intervals_on(day):
-                s = self._at(day, iv.start)
-                e = self._at(day, iv.end)
-                lo, hi = max(s, a), min(e, b)
-                if hi > lo:
-                    total += hi - lo
-            day += dt.timedelta(days=1)
-        return int(total.total_seconds() // 60)
+        zone = self.zone
+        a = start.astimezone(zone).replace(tzinfo=None)
+        b = end.astimezone(zone).replace(tzinfo=None)
+        if b <= a:  # only around a DST fall-back, where the wall clock runs backwards
+            return 0
+        micros = self._index.worked_until(self, b) - self._index.worked_until(self, a)
+        return int(dt.timedelta(microseconds=micros).total_seconds() // 60)
 
     # -- helpers -------------------------------------------------------------------------------
     def _at(self, day: dt.date, t: dt.time) -> dt.datetime:
@@ -142,6 +146,80 @@ class Calendar:
         moment = self._at(day, clock)
         first, last = self._at(day, intervals[0].start), self._at(day, intervals[-1].end)
         return min(max(moment, first), last)
+
+
+def _micros(t: dt.time) -> int:
+    return ((t.hour * 60 + t.minute) * 60 + t.second) * 1_000_000 + t.microsecond
+
+
+class _WorkIndex:
+    """Working microseconds per day of a calendar, cumulated, built a year at a time on demand.
+
+    ``_years[y] = _Year(offset, prefix, spans)``: ``offset`` is the working time from the base
+    year's 1 January to y's 1 January (negative before the base year), ``prefix[i]`` the working
+    time from 1 January to the start of day i of the year (``prefix[-1]`` the whole year),
+    ``spans[i]`` that day's working intervals in microseconds since midnight (holidays already
+    applied). Years are added contiguously outward from the first one asked for, under a lock;
+    reads need none.
+    """
+
+    def __init__(self) -> None:
+        self._years: dict[int, _Year] = {}
+        self._lo = self._hi = 0
+        self._lock = threading.Lock()
+
+    def __reduce__(self) -> tuple[type[_WorkIndex], tuple[()]]:  # copies and pickles start empty
+        return (type(self), ())
+
+    def worked_until(self, cal: Calendar, moment: dt.datetime) -> int:
+        """Working microseconds from the base up to the naive local ``moment``."""
+        day = moment.date()
+        year = self._years.get(day.year) or self._extend(cal, day.year)
+        i = day.toordinal() - year.first_ordinal
+        total = year.offset + year.prefix[i]
+        clock = ((moment.hour * 60 + moment.minute) * 60 + moment.second) * 1_000_000 + moment.microsecond
+        for s, e in year.spans[i]:
+            if clock > s:
+                total += min(clock, e) - s
+        return total
+
+    def _extend(self, cal: Calendar, year: int) -> _Year:
+        with self._lock:
+            if not self._years:
+                self._years[year] = _Year.build(cal, year, 0)
+                self._lo = self._hi = year
+            while self._hi < year:
+                last = self._years[self._hi]
+                self._years[self._hi + 1] = _Year.build(cal, self._hi + 1, last.offset + last.prefix[-1])
+                self._hi += 1
+            while self._lo > year:
+                built = _Year.build(cal, self._lo - 1, 0)
+                offset = self._years[self._lo].offset - built.prefix[-1]
+                self._years[self._lo - 1] = _Year(offset, built.prefix, built.spans, built.first_ordinal)
+                self._lo -= 1
+            return self._years[year]
+
+
+@dataclass(frozen=True)
+class _Year:
+    offset: int
+    prefix: list[int]
+    spans: list[tuple[tuple[int, int], ...]]
+    first_ordinal: int
+
+    @staticmethod
+    def build(cal: Calendar, year: int, offset: int) -> _Year:
+        prefix: list[int] = [0]
+        spans: list[tuple[tuple[int, int], ...]] = []
+        day, one = dt.date(year, 1, 1), dt.timedelta(days=1)
+        while day.year == year:
+            today = tuple((_micros(iv.start), _micros(iv.end)) for iv in cal.intervals_on(day))
+            spans.append(today)
+            prefix.append(prefix[-1] + sum(e - s for s, e in today))
+            if day == dt.date.max:
+                break
+            day += one
+        return _Year(offset, prefix, spans, dt.date(year, 1, 1).toordinal())
 
 
 @lru_cache(maxsize=64)

@@ -204,3 +204,77 @@ def test_due_falls_inside_working_hours(start, minutes):
         dt.datetime.combine(due.date(), iv.start, tzinfo=WIB) < due <= dt.datetime.combine(due.date(), iv.end, tzinfo=WIB)
         for iv in CAL.intervals_on(due.date())
     )
+
+
+# -- the constant-time working_minutes_between against the old day-by-day walk --------------------
+def _walk_minutes_between(cal: Calendar, start: dt.datetime, end: dt.datetime) -> int:
+    """The implementation before the cumulative index: walks every day from start to end."""
+    if end < start:
+        return -_walk_minutes_between(cal, end, start)
+    a, b = start.astimezone(cal.zone), end.astimezone(cal.zone)
+    total = dt.timedelta(0)
+    day = a.date()
+    while day <= b.date():
+        for iv in cal.intervals_on(day):
+            s = dt.datetime.combine(day, iv.start, tzinfo=cal.zone)
+            e = dt.datetime.combine(day, iv.end, tzinfo=cal.zone)
+            lo, hi = max(s, a), min(e, b)
+            if hi > lo:
+                total += hi - lo
+        day += dt.timedelta(days=1)
+    return int(total.total_seconds() // 60)
+
+
+_EXTRA = Calendar(timezone="Asia/Pontianak", hours=CAL.hours, holiday_country="ID",
+                  holiday_categories=("public", "government"),
+                  extra_holidays=(dt.date(2026, 12, 1), dt.date(2025, 6, 3), dt.date(2027, 2, 10)),
+                  extra_working_days=(dt.date(2026, 12, 24), dt.date(2026, 12, 26), dt.date(2025, 12, 25)))
+_BERLIN = Calendar(timezone="Europe/Berlin", hours=CAL.hours, holiday_country="DE")  # DST days too
+_CALENDARS = {"lapor": load_file(LAPOR).calendar, "extra": _EXTRA, "berlin": _BERLIN}
+_ZONES = [WIB, UTC, ZoneInfo("Europe/Berlin")]
+
+
+@st.composite
+def _moment_on(draw, cal: Calendar, day: dt.date) -> dt.datetime:
+    intervals = cal.intervals_on(day)
+    how = draw(st.sampled_from(["any", "inside", "edge"] if intervals else ["any"]))
+    if how == "any":
+        clock = draw(st.times())
+    else:
+        iv = draw(st.sampled_from(intervals))
+        if how == "edge":
+            clock = draw(st.sampled_from([iv.start, iv.end]))
+        else:
+            span = int((dt.datetime.combine(day, iv.end) - dt.datetime.combine(day, iv.start)).total_seconds())
+            clock = (dt.datetime.combine(day, iv.start) + dt.timedelta(seconds=draw(st.integers(0, span)))).time()
+    local = dt.datetime.combine(day, clock, tzinfo=cal.zone)
+    return local.astimezone(draw(st.sampled_from(_ZONES)))  # the same instant, given in some zone
+
+
+@st.composite
+def _pairs(draw):
+    name = draw(st.sampled_from(sorted(_CALENDARS)))
+    cal = _CALENDARS[name]
+    day = draw(st.dates(min_value=dt.date(2024, 1, 1), max_value=dt.date(2028, 12, 31)))
+    other = day + dt.timedelta(days=draw(st.integers(-3 * 366, 3 * 366)))
+    return name, draw(_moment_on(cal, day)), draw(_moment_on(cal, other))
+
+
+@settings(max_examples=300, deadline=None)
+@given(_pairs())
+def test_working_minutes_between_matches_the_day_by_day_walk(pair):
+    name, a, b = pair
+    cal = _CALENDARS[name]
+    assert cal.working_minutes_between(a, b) == _walk_minutes_between(cal, a, b)
+    assert cal.working_minutes_between(b, a) == _walk_minutes_between(cal, b, a)
+
+
+def test_working_minutes_between_matches_the_walk_across_holidays():
+    for cal in _CALENDARS.values():
+        for a, b in [(wib(2026, 12, 23, 15, 0), wib(2026, 12, 28, 8, 30)),
+                     (wib(2026, 3, 17, 15, 0), wib(2026, 3, 25, 15, 0)),
+                     (wib(2025, 12, 31, 23, 59, 59, 999999), wib(2026, 1, 1, 0, 0)),
+                     (wib(2023, 12, 30, 9, 0), wib(2026, 12, 31, 15, 59, 59)),
+                     (dt.datetime(2026, 3, 29, 0, 30, tzinfo=UTC), dt.datetime(2026, 10, 25, 1, 30, tzinfo=UTC))]:
+            assert cal.working_minutes_between(a, b) == _walk_minutes_between(cal, a, b)
+            assert cal.working_minutes_between(b, a) == _walk_minutes_between(cal, b, a)
