@@ -33,10 +33,25 @@ pytestmark = pytest.mark.postgres
 BIN = Path(sys.executable).parent
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        return int(s.getsockname()[1])
+
+
+def wait_until_serving(proc: subprocess.Popen, port: int, output, seconds: float = 60) -> None:
+    """Wait until gunicorn accepts connections on ``port``; fail with its ``output()`` if it exits."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            if proc.poll() is not None:
+                raise AssertionError(output()) from None
+            time.sleep(0.2)
+    proc.kill()
+    raise AssertionError(f"gunicorn did not start within {seconds:.0f} s")
 
 
 class Browser:
@@ -79,24 +94,13 @@ def db_url():
 def gunicorn_app(db_url, tmp_path):
     subprocess.run([str(BIN / "sop"), "demo", "--database", db_url, "--definitions", str(DEFINITIONS)],
                    check=True, capture_output=True)
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "SOP_DATABASE_URL": db_url, "SOP_DEFINITIONS": str(DEFINITIONS),
            "SECRET_KEY": "shared-by-every-worker", "SOP_INSTANCE_PATH": str(tmp_path)}
     proc = subprocess.Popen([str(BIN / "gunicorn"), "--workers", "3", "--bind", f"127.0.0.1:{port}",
                              "web:create_app()"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             cwd=Path(__file__).resolve().parents[1])
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
-        except OSError:
-            if proc.poll() is not None:
-                raise AssertionError(proc.stdout.read().decode())
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        raise AssertionError("gunicorn did not start within 30 s")
+    wait_until_serving(proc, port, lambda: proc.stdout.read().decode(), seconds=30)
     yield f"http://127.0.0.1:{port}"
     proc.terminate()
     proc.wait(timeout=10)

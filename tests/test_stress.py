@@ -29,17 +29,11 @@ from runner import services
 from runner.access import Actor
 from runner.cli import main as sop
 from runner.store import HistoryEntry, make_engine, session_factory, transaction
-from test_deploy import Browser
+from test_deploy import Browser, free_port, wait_until_serving
 
 pytestmark = pytest.mark.stress
 BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(autouse=True)
@@ -53,7 +47,7 @@ def served(request, tmp_path):
     url = f"sqlite:///{tmp_path / 'stress.db'}" if request.param == "sqlite" else fresh_postgres()
     subprocess.run([str(BIN / "sop"), "demo", "--database", url, "--definitions", str(DEFINITIONS)],
                    check=True, capture_output=True)
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "SOP_DATABASE_URL": url, "SOP_DEFINITIONS": str(DEFINITIONS), "SECRET_KEY": "stress",
            "SOP_INSTANCE_PATH": str(tmp_path), "SOP_LOG_LEVEL": "WARNING"}
     log = open(tmp_path / "gunicorn.log", "w+")
@@ -61,16 +55,7 @@ def served(request, tmp_path):
                              "--bind", f"127.0.0.1:{port}",
                              "--graceful-timeout", "1", "web:create_app()"], env=env, stdout=log,
                             stderr=subprocess.STDOUT, cwd=REPO)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
-        except OSError:
-            if proc.poll() is not None:
-                log.seek(0)
-                raise AssertionError(log.read())
-            time.sleep(0.2)
+    wait_until_serving(proc, port, lambda: (log.seek(0), log.read())[1])
     yield url, f"http://127.0.0.1:{port}", proc, tmp_path / "gunicorn.log"
     proc.terminate()
     proc.wait(timeout=20)
@@ -224,20 +209,14 @@ def test_a_slow_client_does_not_hold_up_others(tmp_path):
     url = f"sqlite:///{tmp_path / 'slow.db'}"
     subprocess.run([str(BIN / "sop"), "demo", "--database", url, "--definitions", str(DEFINITIONS)],
                    check=True, capture_output=True)
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "SOP_DATABASE_URL": url, "SOP_DEFINITIONS": str(DEFINITIONS), "SECRET_KEY": "slow",
            "SOP_INSTANCE_PATH": str(tmp_path)}
     proc = subprocess.Popen([str(BIN / "gunicorn"), "-c", "python:web.gunicorn_conf", "--workers", "1",
                              "--bind", f"127.0.0.1:{port}", "web:create_app()"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                time.sleep(0.2)
+        wait_until_serving(proc, port, lambda: "gunicorn exited (output discarded)")
         slow = socket.create_connection(("127.0.0.1", port))
         slow.sendall(b"POST /lapor/laporisp4n/pengaduan HTTP/1.1\r\nHost: x\r\n"
                      b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nj")
