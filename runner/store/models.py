@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -57,6 +57,11 @@ class Definition(Base):
     # a stored version is rebuilt as that format, never re-validated under newer rules.
     format: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
     published_at: Mapped[dt.datetime]
+    # New cases start on the newest version whose effective_from has come (None: from publication).
+    effective_from: Mapped[dt.datetime | None]
+    published_by: Mapped[str | None] = mapped_column(String(64))
+    # When the running cases of older versions were moved to this one (done once, when it takes effect).
+    migrated_at: Mapped[dt.datetime | None]
 
 
 class Unit(Base):
@@ -78,6 +83,8 @@ class User(Base):
     # Part of every session's login token ("{id}:{epoch}"): bumping it (sign-out, disabling the
     # account) ends every session of this user, cookies copied earlier included.
     session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    # Publishing SOPs and managing accounts: a capability of the application, never an SOP role.
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     roles: Mapped[list["UserRole"]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
     @property
