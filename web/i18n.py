@@ -9,7 +9,7 @@ from babel.dates import format_datetime
 from flask import Flask, session
 from flask_babel import Babel, get_locale, gettext, ngettext
 
-from runner.definition.model import Text
+from runner.definition.model import display
 from runner.forms import MESSAGES, FieldError
 
 
@@ -22,9 +22,7 @@ def select_locale() -> str:
 
 def text(value, locale=None) -> str:
     """A definition's display text in the current language (falls back to Bahasa Indonesia)."""
-    if isinstance(value, Text):
-        return value.get(str(locale or get_locale()))
-    return "" if value is None else str(value)
+    return display(value, str(locale or get_locale()))
 
 
 def when(value: dt.datetime | None, tz: str = "UTC") -> str:

@@ -35,6 +35,18 @@ class Text:
         return self.id
 
 
+def display(value: Text | str | None, locale: str | None = None) -> str:
+    """Display text in ``locale`` whether the definition gave a plain string or a :class:`Text`.
+
+    Every renderer (web, document, diagram, CLI) goes through this, so a name may become bilingual
+    in the language without each caller learning a second type."""
+    if value is None:
+        return ""
+    if isinstance(value, Text):
+        return value.get(locale)
+    return str(value)
+
+
 @dataclass(frozen=True)
 class Official:
     position: str
