@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -72,27 +73,24 @@ class Calendar:
         Days are whole working days: "4 hari" from Monday 10:00 is Friday 10:00 (skipping holidays),
         or the end of that day's hours if the office closes earlier. Minutes then run only while
         the office is open. A start outside office hours counts from the next opening.
+
+        Everything runs on the local wall clock over the per-day working spans of ``_index``
+        (holidays applied once per year, not once per call), and the minutes are found by a binary
+        search in the cumulative counts: the cost does not grow with the limit's length.
         """
         if start.tzinfo is None:
             raise ValueError("start must be timezone-aware")
-        local = self._next_open(start.astimezone(self.zone))
+        index = self._index
+        local = index.next_open(self, start.astimezone(self.zone).replace(tzinfo=None))
         if duration.days:
-            day = local.date()
-            for _ in range(duration.days):
-                day = self._next_working_day(day + dt.timedelta(days=1))
-            local = self._clamp_into_day(day, local.timetz().replace(tzinfo=None))
-        remaining = dt.timedelta(minutes=duration.minutes)
-        while remaining > dt.timedelta(0):
-            local = self._next_open(local)
-            end = self._interval_end(local)
-            available = end - local
-            if available >= remaining:
-                local = local + remaining
-                remaining = dt.timedelta(0)
-            else:
-                remaining -= available
-                local = end
-        return local.astimezone(dt.timezone.utc)
+            day = index.working_day_after(self, local.date(), duration.days)
+            spans = index.spans_on(self, day)
+            clock = min(max(_micros(local.time()), spans[0][0]), spans[-1][1])
+            local = dt.datetime.combine(day, dt.time()) + dt.timedelta(microseconds=clock)
+        if duration.minutes:
+            target = index.worked_until(self, local) + duration.minutes * 60_000_000
+            local = index.moment_at(self, target, local.year)
+        return local.replace(tzinfo=self.zone).astimezone(dt.timezone.utc)
 
     def working_minutes_between(self, start: dt.datetime, end: dt.datetime) -> int:
         """Working minutes from ``start`` to ``end`` (negative when end is earlier).
@@ -111,42 +109,6 @@ class Calendar:
         micros = self._index.worked_until(self, b) - self._index.worked_until(self, a)
         return int(dt.timedelta(microseconds=micros).total_seconds() // 60)
 
-    # -- helpers -------------------------------------------------------------------------------
-    def _at(self, day: dt.date, t: dt.time) -> dt.datetime:
-        return dt.datetime.combine(day, t, tzinfo=self.zone)
-
-    def _next_working_day(self, day: dt.date) -> dt.date:
-        for _ in range(_MAX_SCAN_DAYS):
-            if self.is_working_day(day):
-                return day
-            day += dt.timedelta(days=1)
-        raise ValueError("calendar has no working day within ten years")
-
-    def _next_open(self, moment: dt.datetime) -> dt.datetime:
-        """``moment`` itself if the office is open then, else the next opening time."""
-        day = moment.date()
-        for _ in range(_MAX_SCAN_DAYS):
-            for iv in self.intervals_on(day):
-                s, e = self._at(day, iv.start), self._at(day, iv.end)
-                if moment < e:
-                    return max(moment, s)
-            day += dt.timedelta(days=1)
-            moment = max(moment, self._at(day, dt.time(0)))
-        raise ValueError("calendar has no working hours within ten years")
-
-    def _interval_end(self, moment: dt.datetime) -> dt.datetime:
-        for iv in self.intervals_on(moment.date()):
-            s, e = self._at(moment.date(), iv.start), self._at(moment.date(), iv.end)
-            if s <= moment < e:
-                return e
-        raise AssertionError("moment is not inside working hours")  # pragma: no cover
-
-    def _clamp_into_day(self, day: dt.date, clock: dt.time) -> dt.datetime:
-        intervals = self.intervals_on(day)
-        moment = self._at(day, clock)
-        first, last = self._at(day, intervals[0].start), self._at(day, intervals[-1].end)
-        return min(max(moment, first), last)
-
 
 def _micros(t: dt.time) -> int:
     return ((t.hour * 60 + t.minute) * 60 + t.second) * 1_000_000 + t.microsecond
@@ -155,11 +117,12 @@ def _micros(t: dt.time) -> int:
 class _WorkIndex:
     """Working microseconds per day of a calendar, cumulated, built a year at a time on demand.
 
-    ``_years[y] = _Year(offset, prefix, spans)``: ``offset`` is the working time from the base
-    year's 1 January to y's 1 January (negative before the base year), ``prefix[i]`` the working
-    time from 1 January to the start of day i of the year (``prefix[-1]`` the whole year),
-    ``spans[i]`` that day's working intervals in microseconds since midnight (holidays already
-    applied). Years are added contiguously outward from the first one asked for, under a lock;
+    ``_years[y] = _Year(offset, prefix, spans, first_ordinal, open_days)``: ``offset`` is the working
+    time from the base year's 1 January to y's 1 January (negative before the base year),
+    ``prefix[i]`` the working time from 1 January to the start of day i of the year (``prefix[-1]``
+    the whole year), ``spans[i]`` that day's working intervals in microseconds since midnight
+    (holidays already applied), ``open_days`` the indexes of the days that have any. Due times
+    (``Calendar.add``) and elapsed working time both read these, so neither walks the calendar. Years are added contiguously outward from the first one asked for, under a lock;
     reads need none.
     """
 
@@ -183,6 +146,61 @@ class _WorkIndex:
                 total += min(clock, e) - s
         return total
 
+    def spans_on(self, cal: Calendar, day: dt.date) -> tuple[tuple[int, int], ...]:
+        """The day's working intervals in microseconds since midnight (none on a holiday)."""
+        year = self._years.get(day.year) or self._extend(cal, day.year)
+        return year.spans[day.toordinal() - year.first_ordinal]
+
+    def working_day_after(self, cal: Calendar, day: dt.date, count: int) -> dt.date:
+        """The ``count``-th working day after ``day`` (a binary search in each year's working days)."""
+        number = day.year
+        year = self._years.get(number) or self._extend(cal, number)
+        position = bisect_right(year.open_days, day.toordinal() - year.first_ordinal)
+        barren = 0  # consecutive years without a single working day
+        while position + count > len(year.open_days):
+            count -= len(year.open_days) - position
+            barren = 0 if year.open_days else barren + 1
+            if barren > _MAX_SCAN_DAYS // 366:
+                raise ValueError("calendar has no working day within ten years")
+            number += 1
+            year = self._years.get(number) or self._extend(cal, number)
+            position = 0
+        return dt.date.fromordinal(year.first_ordinal + year.open_days[position + count - 1])
+
+    def next_open(self, cal: Calendar, moment: dt.datetime) -> dt.datetime:
+        """The naive local ``moment`` itself if the office is open then, else the next opening."""
+        day, clock = moment.date(), _micros(moment.time())
+        for _ in range(_MAX_SCAN_DAYS):
+            for s, e in self.spans_on(cal, day):
+                if clock < e:
+                    return dt.datetime.combine(day, dt.time()) + dt.timedelta(microseconds=max(clock, s))
+            day, clock = day + dt.timedelta(days=1), 0
+        raise ValueError("calendar has no working hours within ten years")
+
+    def moment_at(self, cal: Calendar, target: int, year_hint: int) -> dt.datetime:
+        """The earliest naive local moment at which ``target`` working microseconds are reached."""
+        year = self._years.get(year_hint) or self._extend(cal, year_hint)
+        number = year_hint
+        while year.offset + year.prefix[-1] < target:  # later years, but never forever
+            if number - year_hint > _MAX_SCAN_DAYS // 366:
+                raise ValueError("calendar has no working hours within ten years")
+            number += 1
+            year = self._years.get(number) or self._extend(cal, number)
+        while year.offset >= target and number > dt.MINYEAR:  # the hint was too late (never by more than a day)
+            number -= 1
+            year = self._years.get(number) or self._extend(cal, number)
+        within = target - year.offset
+        i = bisect_left(year.prefix, within) - 1  # the day whose working time reaches ``within``
+        left = within - year.prefix[i]
+        clock = 0
+        for s, e in year.spans[i]:
+            clock = s + left
+            if left <= e - s:
+                break
+            left -= e - s
+        return dt.datetime.combine(dt.date.fromordinal(year.first_ordinal + i), dt.time()) + dt.timedelta(
+            microseconds=clock)
+
     def _extend(self, cal: Calendar, year: int) -> _Year:
         with self._lock:
             if not self._years:
@@ -195,7 +213,8 @@ class _WorkIndex:
             while self._lo > year:
                 built = _Year.build(cal, self._lo - 1, 0)
                 offset = self._years[self._lo].offset - built.prefix[-1]
-                self._years[self._lo - 1] = _Year(offset, built.prefix, built.spans, built.first_ordinal)
+                self._years[self._lo - 1] = _Year(offset, built.prefix, built.spans, built.first_ordinal,
+                                                  built.open_days)
                 self._lo -= 1
             return self._years[year]
 
@@ -206,6 +225,7 @@ class _Year:
     prefix: list[int]
     spans: list[tuple[tuple[int, int], ...]]
     first_ordinal: int
+    open_days: list[int]  # indexes (in the year) of the days with working hours, ascending
 
     @staticmethod
     def build(cal: Calendar, year: int, offset: int) -> _Year:
@@ -219,7 +239,8 @@ class _Year:
             if day == dt.date.max:
                 break
             day += one
-        return _Year(offset, prefix, spans, dt.date(year, 1, 1).toordinal())
+        open_days = [i for i, today in enumerate(spans) if today]
+        return _Year(offset, prefix, spans, dt.date(year, 1, 1).toordinal(), open_days)
 
 
 @lru_cache(maxsize=64)

@@ -278,3 +278,70 @@ def test_working_minutes_between_matches_the_walk_across_holidays():
                      (dt.datetime(2026, 3, 29, 0, 30, tzinfo=UTC), dt.datetime(2026, 10, 25, 1, 30, tzinfo=UTC))]:
             assert cal.working_minutes_between(a, b) == _walk_minutes_between(cal, a, b)
             assert cal.working_minutes_between(b, a) == _walk_minutes_between(cal, b, a)
+
+
+# -- the indexed Calendar.add against the interval-by-interval walk it replaced --------------------
+def _walk_add(cal: Calendar, start: dt.datetime, duration: Duration) -> dt.datetime:
+    """The implementation before the cumulative index: steps day by day and interval by interval."""
+    zone = cal.zone
+
+    def at(day, t):
+        return dt.datetime.combine(day, t, tzinfo=zone)
+
+    def next_open(moment):
+        day = moment.date()
+        for _ in range(3660):
+            for iv in cal.intervals_on(day):
+                if moment < at(day, iv.end):
+                    return max(moment, at(day, iv.start))
+            day += dt.timedelta(days=1)
+            moment = max(moment, at(day, dt.time(0)))
+        raise ValueError("no working hours")
+
+    local = next_open(start.astimezone(zone))
+    if duration.days:
+        day = local.date()
+        for _ in range(duration.days):
+            day += dt.timedelta(days=1)
+            while not cal.is_working_day(day):
+                day += dt.timedelta(days=1)
+        ivs = cal.intervals_on(day)
+        local = min(max(at(day, local.time()), at(day, ivs[0].start)), at(day, ivs[-1].end))
+    remaining = dt.timedelta(minutes=duration.minutes)
+    while remaining > dt.timedelta(0):
+        local = next_open(local)
+        end = next(at(local.date(), iv.end) for iv in cal.intervals_on(local.date())
+                   if at(local.date(), iv.start) <= local < at(local.date(), iv.end))
+        if end - local >= remaining:
+            local, remaining = local + remaining, dt.timedelta(0)
+        else:
+            remaining -= end - local
+            local = end
+    return local.astimezone(dt.timezone.utc)
+
+
+@st.composite
+def _adds(draw):
+    name = draw(st.sampled_from(sorted(_CALENDARS)))
+    cal = _CALENDARS[name]
+    day = draw(st.dates(min_value=dt.date(2024, 1, 1), max_value=dt.date(2028, 12, 31)))
+    duration = Duration(days=draw(st.integers(0, 40)), minutes=draw(st.sampled_from([0, 1, 30, 60, 450, 451])
+                                                                    | st.integers(0, 40 * 450)))
+    return name, draw(_moment_on(cal, day)), duration
+
+
+@settings(max_examples=300, deadline=None)
+@given(_adds())
+def test_add_matches_the_interval_by_interval_walk(case):
+    name, start, duration = case
+    cal = _CALENDARS[name]
+    assert cal.add(start, duration) == _walk_add(cal, start, duration)
+
+
+def test_add_matches_the_walk_across_year_ends_and_holidays():
+    for cal in _CALENDARS.values():
+        for start in (wib(2026, 12, 31, 15, 0), wib(2025, 12, 23, 15, 59, 59), wib(2026, 3, 17, 15, 0),
+                      dt.datetime(2026, 3, 28, 23, 30, tzinfo=UTC), dt.datetime(2026, 10, 24, 23, 30, tzinfo=UTC)):
+            for duration in (Duration(minutes=450), Duration(days=10), Duration(days=30, minutes=90),
+                             Duration(minutes=450 * 300)):
+                assert cal.add(start, duration) == _walk_add(cal, start, duration)
