@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # at run time holidays stays a lazy import inside _holidays()
     from holidays import HolidayBase
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DAY_ONE = dt.datetime(1, 1, 1)  # ordinal 1
 _MAX_SCAN_DAYS = 3660  # a calendar with no working day at all must not loop forever
 
 
@@ -74,23 +75,25 @@ class Calendar:
         or the end of that day's hours if the office closes earlier. Minutes then run only while
         the office is open. A start outside office hours counts from the next opening.
 
-        Everything runs on the local wall clock over the per-day working spans of ``_index``
-        (holidays applied once per year, not once per call), and the minutes are found by a binary
-        search in the cumulative counts: the cost does not grow with the limit's length.
+        Everything runs on the local wall clock, as (day ordinal, microseconds since midnight)
+        integers over the per-day working spans of ``_index`` (holidays applied once per year, not
+        once per call); working days and minutes are found by binary search, so the cost does not
+        grow with the limit's length. This runs on every step, so it avoids datetime arithmetic.
         """
         if start.tzinfo is None:
             raise ValueError("start must be timezone-aware")
-        index = self._index
-        local = index.next_open(self, start.astimezone(self.zone).replace(tzinfo=None))
+        index, zone = self._index, self._index.zone(self)
+        local = start.astimezone(zone)
+        day, clock = index.next_open(self, local.toordinal(), _micros(local))
         if duration.days:
-            day = index.working_day_after(self, local.date(), duration.days)
-            spans = index.spans_on(self, day)
-            clock = min(max(_micros(local.time()), spans[0][0]), spans[-1][1])
-            local = dt.datetime.combine(day, dt.time()) + dt.timedelta(microseconds=clock)
+            day = index.working_day_after(self, day, duration.days)
+            spans = index.year_of(self, day).spans_of(day)
+            clock = min(max(clock, spans[0][0]), spans[-1][1])
         if duration.minutes:
-            target = index.worked_until(self, local) + duration.minutes * 60_000_000
-            local = index.moment_at(self, target, local.year)
-        return local.replace(tzinfo=self.zone).astimezone(dt.timezone.utc)
+            day, clock = index.moment_at(self, index.worked(self, day, clock) + duration.minutes * 60_000_000, day)
+        naive = _DAY_ONE + dt.timedelta(days=day - 1, microseconds=clock)
+        offset = zone.utcoffset(naive)  # fold 0, as replace(tzinfo=zone) would read it
+        return (naive - offset if offset else naive).replace(tzinfo=dt.timezone.utc)
 
     def working_minutes_between(self, start: dt.datetime, end: dt.datetime) -> int:
         """Working minutes from ``start`` to ``end`` (negative when end is earlier).
@@ -110,7 +113,8 @@ class Calendar:
         return int(dt.timedelta(microseconds=micros).total_seconds() // 60)
 
 
-def _micros(t: dt.time) -> int:
+def _micros(t: dt.time | dt.datetime) -> int:
+    """Microseconds since midnight of a wall-clock time."""
     return ((t.hour * 60 + t.minute) * 60 + t.second) * 1_000_000 + t.microsecond
 
 
@@ -122,73 +126,84 @@ class _WorkIndex:
     ``prefix[i]`` the working time from 1 January to the start of day i of the year (``prefix[-1]``
     the whole year), ``spans[i]`` that day's working intervals in microseconds since midnight
     (holidays already applied), ``open_days`` the indexes of the days that have any. Due times
-    (``Calendar.add``) and elapsed working time both read these, so neither walks the calendar. Years are added contiguously outward from the first one asked for, under a lock;
-    reads need none.
+    (``Calendar.add``) and elapsed working time both read these, so neither walks the calendar.
+    Years are added contiguously outward from the first one asked for, under a lock; reads need
+    none.
     """
 
     def __init__(self) -> None:
         self._years: dict[int, _Year] = {}
         self._lo = self._hi = 0
         self._lock = threading.Lock()
+        self._last: _Year | None = None  # the year read last: most calls stay within one
+        self._zone: ZoneInfo | None = None
 
     def __reduce__(self) -> tuple[type[_WorkIndex], tuple[()]]:  # copies and pickles start empty
         return (type(self), ())
 
-    def worked_until(self, cal: Calendar, moment: dt.datetime) -> int:
-        """Working microseconds from the base up to the naive local ``moment``."""
-        day = moment.date()
-        year = self._years.get(day.year) or self._extend(cal, day.year)
-        i = day.toordinal() - year.first_ordinal
+    def zone(self, cal: Calendar) -> ZoneInfo:
+        if self._zone is None:
+            self._zone = ZoneInfo(cal.timezone)
+        return self._zone
+
+    def year_of(self, cal: Calendar, ordinal: int) -> _Year:
+        """The year holding day ``ordinal`` (built on first use)."""
+        last = self._last
+        if last is not None and 0 <= ordinal - last.first_ordinal < len(last.spans):
+            return last
+        number = dt.date.fromordinal(ordinal).year
+        year = self._years.get(number) or self._extend(cal, number)
+        self._last = year
+        return year
+
+    def worked(self, cal: Calendar, ordinal: int, clock: int) -> int:
+        """Working microseconds from the base up to ``clock`` microseconds into day ``ordinal``."""
+        year = self.year_of(cal, ordinal)
+        i = ordinal - year.first_ordinal
         total = year.offset + year.prefix[i]
-        clock = ((moment.hour * 60 + moment.minute) * 60 + moment.second) * 1_000_000 + moment.microsecond
         for s, e in year.spans[i]:
             if clock > s:
                 total += min(clock, e) - s
         return total
 
-    def spans_on(self, cal: Calendar, day: dt.date) -> tuple[tuple[int, int], ...]:
-        """The day's working intervals in microseconds since midnight (none on a holiday)."""
-        year = self._years.get(day.year) or self._extend(cal, day.year)
-        return year.spans[day.toordinal() - year.first_ordinal]
+    def worked_until(self, cal: Calendar, moment: dt.datetime) -> int:
+        """Working microseconds from the base up to the naive local ``moment``."""
+        return self.worked(cal, moment.toordinal(), _micros(moment))
 
-    def working_day_after(self, cal: Calendar, day: dt.date, count: int) -> dt.date:
-        """The ``count``-th working day after ``day`` (a binary search in each year's working days)."""
-        number = day.year
-        year = self._years.get(number) or self._extend(cal, number)
-        position = bisect_right(year.open_days, day.toordinal() - year.first_ordinal)
+    def next_open(self, cal: Calendar, ordinal: int, clock: int) -> tuple[int, int]:
+        """(day, clock) itself if the office is open then, else the next opening."""
+        for _ in range(_MAX_SCAN_DAYS):
+            for s, e in self.year_of(cal, ordinal).spans_of(ordinal):
+                if clock < e:
+                    return ordinal, max(clock, s)
+            ordinal, clock = ordinal + 1, 0
+        raise ValueError("calendar has no working hours within ten years")
+
+    def working_day_after(self, cal: Calendar, ordinal: int, count: int) -> int:
+        """The ``count``-th working day after day ``ordinal`` (binary search in each year's open days)."""
+        year = self.year_of(cal, ordinal)
+        position = bisect_right(year.open_days, ordinal - year.first_ordinal)
         barren = 0  # consecutive years without a single working day
         while position + count > len(year.open_days):
             count -= len(year.open_days) - position
             barren = 0 if year.open_days else barren + 1
             if barren > _MAX_SCAN_DAYS // 366:
                 raise ValueError("calendar has no working day within ten years")
-            number += 1
-            year = self._years.get(number) or self._extend(cal, number)
+            year = self.year_of(cal, year.first_ordinal + len(year.spans))
             position = 0
-        return dt.date.fromordinal(year.first_ordinal + year.open_days[position + count - 1])
+        return year.first_ordinal + year.open_days[position + count - 1]
 
-    def next_open(self, cal: Calendar, moment: dt.datetime) -> dt.datetime:
-        """The naive local ``moment`` itself if the office is open then, else the next opening."""
-        day, clock = moment.date(), _micros(moment.time())
-        for _ in range(_MAX_SCAN_DAYS):
-            for s, e in self.spans_on(cal, day):
-                if clock < e:
-                    return dt.datetime.combine(day, dt.time()) + dt.timedelta(microseconds=max(clock, s))
-            day, clock = day + dt.timedelta(days=1), 0
-        raise ValueError("calendar has no working hours within ten years")
+    def moment_at(self, cal: Calendar, target: int, hint: int) -> tuple[int, int]:
+        """The earliest (day, clock) at which ``target`` working microseconds are reached.
 
-    def moment_at(self, cal: Calendar, target: int, year_hint: int) -> dt.datetime:
-        """The earliest naive local moment at which ``target`` working microseconds are reached."""
-        year = self._years.get(year_hint) or self._extend(cal, year_hint)
-        number = year_hint
+        ``hint`` is a day at or before the answer (the step's start)."""
+        year = self.year_of(cal, hint)
+        barren = 0
         while year.offset + year.prefix[-1] < target:  # later years, but never forever
-            if number - year_hint > _MAX_SCAN_DAYS // 366:
+            barren = 0 if year.open_days else barren + 1
+            if barren > _MAX_SCAN_DAYS // 366:
                 raise ValueError("calendar has no working hours within ten years")
-            number += 1
-            year = self._years.get(number) or self._extend(cal, number)
-        while year.offset >= target and number > dt.MINYEAR:  # the hint was too late (never by more than a day)
-            number -= 1
-            year = self._years.get(number) or self._extend(cal, number)
+            year = self.year_of(cal, year.first_ordinal + len(year.spans))
         within = target - year.offset
         i = bisect_left(year.prefix, within) - 1  # the day whose working time reaches ``within``
         left = within - year.prefix[i]
@@ -198,8 +213,7 @@ class _WorkIndex:
             if left <= e - s:
                 break
             left -= e - s
-        return dt.datetime.combine(dt.date.fromordinal(year.first_ordinal + i), dt.time()) + dt.timedelta(
-            microseconds=clock)
+        return year.first_ordinal + i, clock
 
     def _extend(self, cal: Calendar, year: int) -> _Year:
         with self._lock:
@@ -226,6 +240,9 @@ class _Year:
     spans: list[tuple[tuple[int, int], ...]]
     first_ordinal: int
     open_days: list[int]  # indexes (in the year) of the days with working hours, ascending
+
+    def spans_of(self, ordinal: int) -> tuple[tuple[int, int], ...]:
+        return self.spans[ordinal - self.first_ordinal]
 
     @staticmethod
     def build(cal: Calendar, year: int, offset: int) -> _Year:
