@@ -42,6 +42,7 @@ test-browser: install
 	$(BIN)/python -m pytest -m browser
 
 bench: install
+	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/run.py
 
 ## make translations: re-extract UI strings and recompile catalogs after editing templates

@@ -12,6 +12,12 @@ machines are shared and absolute times drift. Run: `make bench` (or `.venv/bin/p
 4. browse:  the first page of open cases for agency-wide staff (Kabid), same two databases.
 5. overdue: Calendar.working_minutes_between(now, due) on the LAPOR calendar for a due date a year
             ago vs one an hour ago (the overdue time shown per inbox row): 1.0 = constant time.
+6. due:     Calendar.add for "30 hari" vs "1 jam" from the same start (the due time every step
+            computes): 1.0 = the cost does not grow with the limit.
+7. spiff:   the same step 4 (disposition) in SpiffWorkflow 3.2 running bench/laporisp4n.bpmn, the
+            workflow restored from JSON before the step and serialized after it (what a web request
+            has to do), vs our engine step; the ratio is how many times faster ours is. Needs
+            `pip install -e '.[bench]'` (`make bench` does it).
 
 Run one part only with its name: `.venv/bin/python bench/run.py overdue`.
 """
@@ -94,6 +100,52 @@ def bench_overdue() -> tuple[float, float]:
     return far, near
 
 
+def bench_due() -> tuple[float, float]:
+    from runner.durations import Duration
+
+    calendar = load_text(LAPOR.read_text(encoding="utf-8")).calendar
+    now = dt.datetime(2026, 11, 30, 3, 0, tzinfo=dt.timezone.utc)
+    month, hour = Duration(days=30), Duration(minutes=60)
+    calendar.add(now, month)
+    return best(lambda: calendar.add(now, month), number=2000), best(lambda: calendar.add(now, hour), number=2000)
+
+
+def bench_spiff() -> tuple[float, float] | None:
+    """Seconds per step: SpiffWorkflow (restore, step, serialize) and ours; None without SpiffWorkflow."""
+    try:
+        from SpiffWorkflow.bpmn.parser import BpmnParser
+        from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+        from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+        from SpiffWorkflow.util.task import TaskState
+    except ImportError:
+        return None
+    parser = BpmnParser()
+    parser.add_bpmn_file(str(ROOT / "bench" / "laporisp4n.bpmn"))
+    workflow = BpmnWorkflow(parser.get_spec("laporisp4n"))
+    workflow.do_engine_steps()
+    for action in ("simpan", "valid", "sampaikan"):  # to step 4, as the engine benchmark
+        task = workflow.get_next_task(state=TaskState.READY, manual=True)
+        task.data["action"] = action
+        task.run()
+        workflow.do_engine_steps()
+    serializer = BpmnWorkflowSerializer()
+    stored = serializer.serialize_json(workflow)
+    form = {"opd_tujuan": "dinkes", "isi_disposisi": "Segera ditindaklanjuti"}
+
+    def spiff_step() -> str:
+        restored = serializer.deserialize_json(stored)
+        task = restored.get_next_task(state=TaskState.READY, manual=True)
+        if task.task_spec.bpmn_id != "disposisi_pimpinan":
+            raise RuntimeError(task.task_spec.bpmn_id)
+        task.data.update(form, action="teruskan")
+        task.run()
+        restored.do_engine_steps()
+        return serializer.serialize_json(restored)
+
+    ours, _ = bench_engine()
+    return best(spiff_step, number=50), ours
+
+
 def make_db(n_cases: int, tmp: Path):
     engine = make_engine(f"sqlite:///{tmp / f'bench_{n_cases}.db'}")
     upgrade(engine)
@@ -141,7 +193,7 @@ def bench_lists(tmp: Path) -> dict[str, tuple[float, float]]:
 
 
 def main(parts: list[str]) -> None:
-    wanted = set(parts) or {"load", "engine", "inbox", "browse", "overdue"}
+    wanted = set(parts) or {"load", "engine", "inbox", "browse", "overdue", "due", "spiff"}
     print(f"Python {sys.version.split()[0]}; medians of 5 batches; ratio = ours / baseline")
     if "load" in wanted:
         ours, base = bench_load()
@@ -158,6 +210,16 @@ def main(parts: list[str]) -> None:
     if "overdue" in wanted:
         far, near = bench_overdue()
         print(f"overdue   1 yr {far * 1e6:8.2f} µs   1 hour         {near * 1e6:8.2f} µs   ratio {far / near:6.2f}")
+    if "due" in wanted:
+        month, hour = bench_due()
+        print(f"due       30 d {month * 1e6:8.2f} µs   1 hour         {hour * 1e6:8.2f} µs   ratio {month / hour:6.2f}")
+    if "spiff" in wanted:
+        pair = bench_spiff()
+        if pair is None:
+            print("spiff     skipped: SpiffWorkflow is not installed (pip install -e '.[bench]')")
+        else:
+            spiff, ours = pair
+            print(f"spiff     Spiff {spiff * 1e6:7.0f} µs   ours           {ours * 1e6:8.1f} µs   ours faster {spiff / ours:6.0f}×")
 
 
 if __name__ == "__main__":
