@@ -16,9 +16,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## make run: demo start — SQLite under instance/, every SOP loaded, demo accounts printed
+## make run: demo start — SQLite under instance/, every SOP loaded, demo accounts printed, demo cases
 run: install
-	$(BIN)/sop demo
+	$(BIN)/sop demo --cases
 	@echo "Open http://$(HOST):$(PORT)/"
 	$(BIN)/flask --app web run --host $(HOST) --port $(PORT)
 

@@ -40,6 +40,9 @@ class Actor:
     name: str
     roles: frozenset[str]
     unit: str | None = None
+    # The application's admin capability (publishing SOPs, managing accounts): no SOP role gives it,
+    # and it gives no SOP role; an admin sees cases only through roles of their own.
+    admin: bool = False
 
     @classmethod
     def public(cls, role: str, name: str = "") -> "Actor":
@@ -136,7 +139,15 @@ def refusal(sop: Sop, activity: Activity, case_unit: str | None, unit_name: str 
     scoped = any((r := sop.role(rid)) is not None and r.unit_scoped for rid in activity.performers)
     unit = (unit_name or case_unit) if scoped and case_unit else None
     where = f" of {unit}" if unit else (" of the unit the case is assigned to" if scoped else "")
-    return NotAllowed(f"step {activity.no} is performed by {', '.join(roles)}{where}", roles=roles, unit=unit)
+    return NotAllowed(f"step {activity.no} is performed by {', '.join(map(str, roles))}{where}", roles=roles, unit=unit)
+
+
+def may_administer(actor: Actor | None) -> bool:
+    """Whether ``actor`` may use the admin pages: publish SOP versions (and manage accounts).
+
+    Kept apart from SOP roles on purpose: a definition names its roles, and a revision must never be
+    able to grant its own author the right to publish it."""
+    return actor is not None and actor.user_id is not None and actor.admin
 
 
 # -- SQL criteria for lists ------------------------------------------------------------------------
@@ -215,6 +226,6 @@ def informed_criteria(versions: Versions, actor: Actor) -> ColumnElement[bool]:
 
 
 __all__ = [
-    "Actor", "Reach", "acting_role", "informed_criteria", "is_informed", "may_act", "may_view", "public_role",
+    "Actor", "Reach", "acting_role", "informed_criteria", "is_informed", "may_act", "may_administer", "may_view", "public_role",
     "reaches", "refusal", "role_reach", "sees_identity", "starting_role", "view_reach", "visible_criteria", "waiting_criteria",
 ]

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from .definition import Official, Sop, Text, check_text, load_text, read_source
-from .errors import ConfigurationError, DefinitionError, SopError
+from .errors import DefinitionError, SopError
 from .logs import configure as configure_logging
 from .settings import Settings
 
@@ -34,14 +34,14 @@ def sop_to_json(sop: Sop) -> dict[str, Any]:
         return {"position": o.position, "name": o.name, "nip": o.nip} if o else None
 
     def text(t: Text | None) -> str | None:
-        return t.get() if t is not None else None
+        return t.get() if t is not None else None  # display text in Bahasa Indonesia, as in the SOP
 
     return {
         "id": sop.id,
-        "title": sop.title,
+        "title": text(sop.title),
         "version": sop.version,
         "identity": {
-            "agency": ident.agency, "name": ident.name, "number": ident.number,
+            "agency": ident.agency, "name": text(ident.name), "number": ident.number,
             "created": ident.created.isoformat() if ident.created else None,
             "revised": ident.revised.isoformat() if ident.revised else None,
             "effective": ident.effective.isoformat() if ident.effective else None,
@@ -52,14 +52,14 @@ def sop_to_json(sop: Sop) -> dict[str, Any]:
             "warnings": list(ident.warnings), "recording": list(ident.recording), "remarks": list(ident.remarks),
         },
         "calendar": {"timezone": sop.calendar.timezone},
-        "roles": [{"id": r.id, "name": r.name, "unit_scoped": r.unit_scoped, "external": r.external}
+        "roles": [{"id": r.id, "name": text(r.name), "unit_scoped": r.unit_scoped, "external": r.external}
                   for r in sop.roles],
-        "flows": [{"id": f.id, "name": f.name, "start": f.start, "schedule": f.schedule,
-                   "started_by": list(f.started_by), "ends": [{"id": e.id, "name": e.name} for e in f.ends]}
+        "flows": [{"id": f.id, "name": text(f.name), "start": f.start, "schedule": f.schedule,
+                   "started_by": list(f.started_by), "ends": [{"id": e.id, "name": text(e.name)} for e in f.ends]}
                   for f in sop.flows],
         "activities": [
             {
-                "no": a.no, "id": a.id, "flow": a.flow, "name": a.name, "performers": list(a.performers),
+                "no": a.no, "id": a.id, "flow": a.flow, "name": text(a.name), "performers": list(a.performers),
                 "recipients": list(a.recipients), "requirements": list(a.requirements),
                 "time_limit": ({"text": a.time_limit.text, "duration": a.time_limit.duration.iso(),
                                 "advisory": a.time_limit.advisory} if a.time_limit else None),
@@ -123,11 +123,11 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(data, ensure_ascii=False, indent=2))
     else:
-        print(f"{sop.title}  [{sop.id} @ {sop.version[:12]}]")
+        print(f"{sop.title.get()}  [{sop.id} @ {sop.version[:12]}]")
         print(f"{sop.identity.agency} — {sop.identity.number}")
         for a in sop.activities:
             limit = f"{a.time_limit.text} ({a.time_limit.duration.iso()})" if a.time_limit else "-"
-            print(f"{a.no:>3}. [{', '.join(a.performers)}] {a.name}  ⏱ {limit}")
+            print(f"{a.no:>3}. [{', '.join(a.performers)}] {a.name.get()}  ⏱ {limit}")
             for x in a.actions:
                 print(f"       → {x.id}: {x.to}")
     return 0
@@ -169,6 +169,44 @@ def cmd_diagram(args: argparse.Namespace) -> int:
         Path(args.output).write_text(out, encoding="utf-8")
     else:
         sys.stdout.write(out)
+    return 0
+
+
+def cmd_document(args: argparse.Namespace) -> int:
+    """The official SOP document; OUT's extension picks the format. Exit 2 for an extension it does
+    not know or a definition that does not load (nothing is written then)."""
+    from .document import FORMATS
+
+    out = Path(args.output)
+    ext = out.suffix.lower()
+    if ext not in FORMATS:
+        print(f"error: {args.output}: unknown document format '{ext or '(none)'}'; "
+              f"end OUT with one of: {', '.join(FORMATS)}", file=sys.stderr)
+        return 2
+    try:
+        sop = load_text(read_source(args.path), args.path)
+    except DefinitionError as exc:
+        for p in exc.problems:
+            print(p.format(), file=sys.stderr)
+        return 2
+    if args.flow is not None and sop.flow(args.flow) is None:
+        print(f"error: {sop.id} has no flow '{args.flow}'; its flows are: {', '.join(f.id for f in sop.flows)}",
+              file=sys.stderr)
+        return 2
+    options: dict[str, Any] = {"flow_id": args.flow, "locale": args.lang, "orientation": args.orientation}
+    if ext == ".pdf":
+        from .document.pdf import document_pdf
+
+        out.write_bytes(document_pdf(sop, **options))
+    elif ext == ".html":
+        from .document import document_html
+
+        out.write_text(document_html(sop, **options), encoding="utf-8")
+    else:
+        from .document import document_svg
+
+        out.write_text(document_svg(sop, **options), encoding="utf-8")
+    print(f"{args.output}: written")
     return 0
 
 
@@ -230,7 +268,9 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .services.demo import seed
+    from .definition import display
+    from .services.demo import DemoAccount, seed
+    from .services.demo_cases import seed_cases
     from .services.schedule import tick
     from .store import transaction
 
@@ -238,11 +278,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with transaction(runtime.factory) as session:
         accounts = seed(session, runtime.registry)
         tick(session, runtime.registry)
+        cases = seed_cases(session, runtime.registry) if args.cases else []
     print("Demo accounts (demo start only; every password is the same):")
     width = max(len(a.username) for a in accounts)
+    # Grouped by the SOP a role belongs to (a username is ROLE or ROLE.UNIT), so that with several
+    # SOPs the list still reads as "who works which procedure".
+    from .services.publishing import current_sops
+
+    with runtime.factory() as session:
+        current = list(current_sops(session, runtime.registry).values())
+    sop_of = {r.id: display(sop.title) for sop in reversed(current) for r in sop.roles}
+    groups: dict[str, list[DemoAccount]] = {}
     for a in accounts:
-        unit = f"  — {a.unit}" if a.unit else ""
-        print(f"  {a.username.ljust(width)}  {a.password}   {a.role}{unit}")
+        groups.setdefault(sop_of.get(a.username.split(".")[0], "Aplikasi"), []).append(a)
+    for title, members in groups.items():
+        print(f"  {title}:")
+        for a in members:
+            unit = f"  — {a.unit}" if a.unit else ""
+            print(f"    {a.username.ljust(width)}  {a.password}   {a.role}{unit}")
+    if cases:
+        print(f"Demo cases opened: {len(cases)}")
     return 0
 
 
@@ -261,13 +316,21 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     from .services import check_roles, create_user
     from .store import transaction
 
+    roles = args.role or []
+    if not roles and not args.admin:
+        print("error: give at least one --role ROLE, or --admin for an account that only administers",
+              file=sys.stderr)
+        return 2
     runtime = _open(args)
-    check_roles(runtime.registry, args.role, args.unit)  # before asking for a password
+    with runtime.factory() as session:  # the roles of the current versions (the database's)
+        check_roles(session, runtime.registry, roles, args.unit)  # before asking for a password
     password = _settings().new_password or getpass.getpass(f"password for {args.username}: ")
     with transaction(runtime.factory) as session:
-        create_user(session, args.username, password, roles=args.role, unit_id=args.unit,
-                    full_name=args.name or args.username)
-    print(f"user {args.username} created with role(s) {', '.join(args.role)}")
+        create_user(session, args.username, password, roles=roles, unit_id=args.unit,
+                    full_name=args.name or args.username, admin=args.admin)
+    what = [f"role(s) {', '.join(roles)}"] if roles else []
+    what += ["the admin capability (publishing SOPs)"] if args.admin else []
+    print(f"user {args.username} created with {' and '.join(what)}")
     return 0
 
 
@@ -308,13 +371,86 @@ def cmd_tick(args: argparse.Namespace) -> int:
     from .services.schedule import tick
     from .store import transaction
 
+    import datetime as dt
+
+    from .services.revisions import apply_due_migrations
+
     runtime = _open(args)
+    with transaction(runtime.factory) as session:  # revisions that took effect first: new cases start on them
+        for done in apply_due_migrations(session, runtime.registry, dt.datetime.now(dt.timezone.utc)):
+            print(f"version {done.version[:12]} took effect: {len(done.moved)} case(s) moved, "
+                  f"{len(done.kept)} kept on their version")
     with transaction(runtime.factory) as session:
         opened = tick(session, runtime.registry)
         for case in opened:
             print(f"opened case {case.id}: {case.title}")
     if not opened:
         print("nothing to open")
+    return 0
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    """Plan a revision against the running cases, then publish it (or, with --dry-run, only say what
+    would happen). Exit 1, nothing written, when a case would be stranded (unless --keep-stranded)."""
+    from .services import open_runtime
+    from .services.publishing import current_sops
+    from .services.revisions import parse_effective, plan, publish
+    from .store import transaction
+
+    source = read_source(args.path)
+    sop = load_text(source, args.path)  # problems are printed PATH:LINE:COL by main()
+    effective = parse_effective(args.effective, sop) if args.effective else None
+    runtime = open_runtime(args.database or _settings().database_url, args.definitions, writes=not args.dry_run,
+                           import_files=False)  # nothing but this command publishes this text
+    with transaction(runtime.factory) as session:
+        planned = plan(session, runtime.registry, source, args.path, keep_stranded=args.keep_stranded,
+                       effective=effective)
+        for o in planned.outcomes:
+            where = f" → {o.to_state}" if o.to_state else ""
+            print(f"case {o.case_id} {o.tracking_code or '-'}  {o.state}{where}: {o.outcome} ({o.reason})")
+        counts = {k: sum(1 for o in planned.outcomes if o.outcome == k) for k in ("moves", "stays", "stranded")}
+        when = planned.effective_from.astimezone(sop.calendar.zone).isoformat(timespec="minutes")
+        print(f"{sop.id} {sop.version[:12]} ({'new' if planned.is_new else 'already stored'}), effective {when}: "
+              f"{len(planned.outcomes)} live case(s) of older versions: {counts['moves']} move, "
+              f"{counts['stays']} stay, {counts['stranded']} stranded")
+        if not planned.ok:
+            names = ", ".join(str(o.case_id) for o in planned.stranded)
+            print(f"error: case(s) {names} would be stranded; map their steps in migration.steps, or publish "
+                  "with --keep-stranded to leave them on their version", file=sys.stderr)
+            return 1
+        if args.dry_run:
+            print("dry run: nothing was written")
+            return 0
+        done = publish(session, runtime.registry, planned, by=args.by)
+        newest = current_sops(session, runtime.registry, planned.effective_from).get(sop.id)
+    if newest is not None and newest.version != done.version:
+        print(f"note: {newest.version[:12]}, published after this text, stays the current version", file=sys.stderr)
+    if done.pending:
+        print(f"published {done.version[:12]} (definition {done.definition_id}); it takes effect {when}, "
+              "when `sop tick` moves the running cases")
+    else:
+        print(f"published {done.version[:12]} (definition {done.definition_id}): {len(done.moved)} case(s) moved, "
+              f"{len(done.kept)} kept on their version")
+    return 0
+
+
+def cmd_versions(args: argparse.Namespace) -> int:
+    from .services.publishing import current_sops
+    from .services.revisions import versions
+
+    runtime = _open(args)
+    with runtime.factory() as session:
+        rows = versions(session, args.sop_id)
+        current = current_sops(session, runtime.registry).get(args.sop_id)
+    if not rows:
+        print(f"error: no version of '{args.sop_id}' is stored", file=sys.stderr)
+        return 1
+    for row, live in rows:
+        mark = "*" if current is not None and current.version == row.version else " "
+        since = row.effective_from.isoformat(timespec="minutes") if row.effective_from else "-"
+        print(f"{mark} {row.id:>4}  {row.version[:12]}  published {row.published_at.isoformat(timespec='minutes')} "
+              f"by {row.published_by or '-'}  effective {since}  {live} live case(s)")
+    print("* current: new cases start on it")
     return 0
 
 
@@ -340,6 +476,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--database", help="SQLAlchemy URL (default: $SOP_DATABASE_URL or sqlite:///instance/sop.db)")
     p.add_argument("-o", "--output", metavar="OUT", help="write the diagram to OUT instead of standard output")
     p.set_defaults(func=cmd_diagram)
+
+    p = sub.add_parser("document", help="write the official SOP document (identity page and flowchart tables) "
+                                        "as .svg, .html or .pdf, after OUT's extension")
+    p.add_argument("path")
+    p.add_argument("-o", "--output", metavar="OUT", required=True,
+                   help="OUT.svg (the flowchart tables), OUT.html (the whole document) or OUT.pdf")
+    p.add_argument("--flow", help="only this flow's table (default: every flow, scheduled ones last)")
+    p.add_argument("--orientation", choices=["portrait", "landscape"], default="portrait", help="A4 paper (default portrait)")
+    p.add_argument("--lang", choices=["id", "en"], default="id", help="language of the document's own words and of "
+                   "bilingual names (default id)")
+    p.set_defaults(func=cmd_document)
 
     p = sub.add_parser("simulate", help="walk one case through a definition in memory and print each step's due time")
     p.add_argument("path")
@@ -370,6 +517,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_load)
 
     p = with_db(sub.add_parser("demo", help="set up a demo database: schema, definitions, demo units and accounts"))
+    p.add_argument("--cases", action="store_true",
+                   help="also open demo cases in every state of every SOP's flows (filled from the fields' examples)")
     p.set_defaults(func=cmd_demo)
 
     unit = sub.add_parser("unit", help="organisational units (OPD)")
@@ -383,7 +532,9 @@ def build_parser() -> argparse.ArgumentParser:
     usersub = user.add_subparsers(dest="user_command", required=True)
     p = with_db(usersub.add_parser("add", help="add an account (password asked, or $SOP_NEW_PASSWORD)"))
     p.add_argument("username")
-    p.add_argument("--role", action="append", required=True, help="role id; repeat for several")
+    p.add_argument("--role", action="append", help="role id; repeat for several (required unless --admin)")
+    p.add_argument("--admin", action="store_true",
+                   help="may publish SOP versions from the admin pages (an application capability, not an SOP role)")
     p.add_argument("--unit", help="unit id: required for unit-scoped roles, refused for the others")
     p.add_argument("--name", help="full name")
     p.set_defaults(func=cmd_user_add)
@@ -400,6 +551,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = with_db(sub.add_parser("tick", help="open the scheduled cases that are due (run daily from cron)"))
     p.set_defaults(func=cmd_tick)
+
+    p = with_db(sub.add_parser("publish", help="publish a revision, moving the running cases of older versions to it"))
+    p.add_argument("path")
+    p.add_argument("--dry-run", action="store_true", help="only print what would happen; exit 1 if a case would be stranded")
+    p.add_argument("--effective", metavar="DATE", help="take effect on DATE (YYYY-MM-DD, midnight in the SOP's time "
+                   "zone, or an ISO 8601 time); `sop tick` then moves the cases")
+    p.add_argument("--keep-stranded", action="store_true",
+                   help="leave cases whose step the revision lacks on their version instead of refusing")
+    p.add_argument("--by", default="cli", help="who publishes (recorded with the version; default: cli)")
+    p.set_defaults(func=cmd_publish)
+
+    p = with_db(sub.add_parser("versions", help="list every stored version of an SOP and its live cases"))
+    p.add_argument("sop_id")
+    p.set_defaults(func=cmd_versions)
     return parser
 
 

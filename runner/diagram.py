@@ -2,8 +2,9 @@
 
 The diagram is built from the same states and triggers the engine runs: one state per activity id
 and per end id (ends are ``final``), one transition ``<activity>__<action>`` per action. States are
-labelled ``"No. Name"`` (ends by their name), transitions by the action's label — bilingual
-(``"Teruskan / Forward"``) when the definition has translations and no ``locale`` is asked for.
+labelled ``"No. Name"`` (ends by their name), transitions by the action's label, starts by the
+flow's name — each bilingual (``"Teruskan / Forward"``) when the definition has translations and no
+``locale`` is asked for; so is the title.
 
 Two engines of the library are used:
 
@@ -115,7 +116,8 @@ def _dot_edge_text(text: str) -> str:
     return " " + text if text.startswith("<") and text.endswith(">") else text
 
 
-def _action_label(label: Text, locale: str | None) -> str:
+def _label(label: Text, locale: str | None) -> str:
+    """Display text in ``locale``, or with no locale every language it has: "Teruskan / Forward"."""
     if locale:
         return label.get(locale)
     texts = [label.id]
@@ -167,7 +169,7 @@ def diagram(sop: Sop, fmt: str = "mermaid", current: str | None = None, locale: 
     """The state diagram of ``sop`` as Mermaid (``fmt="mermaid"``) or DOT (``fmt="dot"``) source.
 
     ``current`` — a state (activity or end id) to highlight with the library's ``active`` style.
-    ``locale`` — show action labels in that language only; by default every translation is shown.
+    ``locale`` — show names and labels in that language only; by default every translation is shown.
     Raises ``InvalidInput`` for an unknown format or state and ``ConfigurationError`` when ``dot``
     is asked for without the ``graphviz`` package.
     """
@@ -181,14 +183,16 @@ def diagram(sop: Sop, fmt: str = "mermaid", current: str | None = None, locale: 
         raise InvalidInput(f"'{current}' is not a state of {sop.id}; its states are: {', '.join(names)}")
     esc, esc_edge = (_mermaid_text, _mermaid_edge_text) if fmt == "mermaid" else (_dot_text, _dot_edge_text)
 
-    states: list[dict[str, Any]] = [{"name": a.id, "label": esc(f"{a.no}. {a.name}")} for a in sop.activities]
-    states += [{"name": e.id, "label": esc(e.name), "final": True} for f in sop.flows for e in f.ends]
+    states: list[dict[str, Any]] = [{"name": a.id, "label": esc(f"{a.no}. {_label(a.name, locale)}")}
+                                    for a in sop.activities]
+    states += [{"name": e.id, "label": esc(_label(e.name, locale)), "final": True} for f in sop.flows for e in f.ends]
     transitions = [
-        {"trigger": trigger_name(a.id, x.id), "source": a.id, "dest": x.to, "label": esc_edge(_action_label(x.label, locale))}
+        {"trigger": trigger_name(a.id, x.id), "source": a.id, "dest": x.to, "label": esc_edge(_label(x.label, locale))}
         for a in sop.activities for x in a.actions
     ]
     # Mermaid puts the title in YAML front matter (`---` lines); DOT quotes it as the graph's label.
-    title = f"title: {json.dumps(_one_line(sop.title), ensure_ascii=False)}" if fmt == "mermaid" else esc_edge(sop.title)
+    heading = _label(sop.title, locale)
+    title = f"title: {json.dumps(_one_line(heading), ensure_ascii=False)}" if fmt == "mermaid" else esc_edge(heading)
     machine = _DiagramMachine(
         model=None, states=states, transitions=transitions, initial=None, auto_transitions=False,
         title=title, graph_engine="mermaid" if fmt == "mermaid" else "graphviz",
@@ -201,7 +205,7 @@ def diagram(sop: Sop, fmt: str = "mermaid", current: str | None = None, locale: 
 
     if fmt == "mermaid":
         lines = [getattr(graph, "source")]
-        lines += [f"  [*] --> {f.start}: {esc_edge(_flow_label(f.name, f.schedule))}" for f in sop.flows]
+        lines += [f"  [*] --> {f.start}: {esc_edge(_flow_label(_label(f.name, locale), f.schedule))}" for f in sop.flows]
         lines += [f"  {e.id} --> [*]" for f in sop.flows for e in f.ends]
         return "\n".join(lines) + "\n"
 
@@ -210,7 +214,7 @@ def diagram(sop: Sop, fmt: str = "mermaid", current: str | None = None, locale: 
     for f in sop.flows:
         start, end = f"__start__{f.id}", f"__end__{f.id}"
         dot.node(start, **marker)
-        dot.edge(start, f.start, label=esc_edge(_flow_label(f.name, f.schedule)))
+        dot.edge(start, f.start, label=esc_edge(_flow_label(_label(f.name, locale), f.schedule)))
         if f.ends:
             dot.node(end, **marker, peripheries="2")
             for e in f.ends:

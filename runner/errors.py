@@ -9,6 +9,7 @@
     ├── InvalidForm                form data failed the step's field rules (carries per-field messages)
     ├── InvalidInput               a value given to a command or service is unacceptable
     │                              (a username, a password, an unknown role)
+    ├── RevisionRefused            a revision would strand running cases (nothing was published)
     ├── CaseMovedOn                the case changed since the user loaded it (stale form, lost race)
     ├── StorageError               the database refused a write for a reason other than a race
     │   └── ReadOnly               the database was opened read-only (a copy, a read-only mount):
@@ -28,6 +29,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Iterable, Mapping
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; problems.py imports nothing from here
+    from .definition.model import Text
     from .definition.problems import Problem
     from .forms import FieldError
 
@@ -56,9 +58,12 @@ class NotFound(SopError):
 
 
 class NotAllowed(SopError):
-    """The actor may not do this. ``roles`` and ``unit`` say who may, for a message that helps."""
+    """The actor may not do this. ``roles`` and ``unit`` say who may, for a message that helps.
 
-    def __init__(self, message: str, *, roles: tuple[str, ...] = (), unit: str | None = None):
+    ``roles`` are role names as the definition gives them (display text, bilingual or not): the web
+    layer words them in the reader's language; the message itself is Indonesian."""
+
+    def __init__(self, message: str, *, roles: tuple[Text | str, ...] = (), unit: str | None = None):
         self.roles = roles
         self.unit = unit
         super().__init__(message)
@@ -74,6 +79,16 @@ class InvalidForm(SopError):
 
 class InvalidInput(SopError):
     """A value handed to a service or command is unacceptable (not a form field of a step)."""
+
+
+class RevisionRefused(SopError):
+    """A revision was not published because running cases would be stranded on it (their step
+    exists neither in the new version nor in its ``migration.steps``). ``cases`` holds their ids;
+    nothing was written. Publish with keep-stranded to leave them on their version."""
+
+    def __init__(self, message: str, cases: tuple[int, ...] = ()):
+        self.cases = cases
+        super().__init__(message)
 
 
 class CaseMovedOn(SopError):

@@ -94,6 +94,8 @@ class Registry:
         return cls(loaded.sops, loaded.sources)
 
     def current(self) -> tuple[Sop, ...]:
+        """The definitions *loaded from files* at start-up (imported when their text is new). Not the
+        current versions: the database decides those (``services.publishing.current_sops``)."""
         return tuple(self._current.values())
 
     def get(self, sop_id: str) -> Sop | None:
@@ -108,6 +110,10 @@ class Registry:
             with self._lock:
                 engine = self._engines.setdefault(sop.version, Engine(sop))
         return engine
+
+    def cached(self, version: str) -> Engine | None:
+        """The engine of ``version`` if this process has built it already (no text needed)."""
+        return self._engines.get(version)
 
     def engine_for_version(self, version: str, source: str, path: str = "<database>", fmt: int = FORMAT) -> Engine:
         """The engine of a stored version (a case's), rebuilding it from ``source`` when not cached.

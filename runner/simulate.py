@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from .access import Actor
-from .definition.model import Action, Activity, End, Field, Flow, Sop
+from .definition.model import Action, Activity, End, Field, Flow, Sop, display
 from .engine import Engine
 from .errors import InvalidForm, NotAllowed, SopError
 
@@ -125,7 +125,7 @@ def _starter(sop: Sop, flow: Flow) -> Actor | None:
 
 
 def _role_names(sop: Sop, role_ids: Sequence[str]) -> str:
-    return ", ".join(r.name if (r := sop.role(rid)) is not None else rid for rid in role_ids)
+    return ", ".join(display(r.name) if (r := sop.role(rid)) is not None else rid for rid in role_ids)
 
 
 def simulate(sop: Sop, *, flow_id: str | None = None, path: Sequence[str] = (), start: dt.datetime) -> Walk:

@@ -243,6 +243,11 @@ def _compose(text: str) -> tuple[_Loader, Node | None]:
             message = exc.problem or str(exc)
             if "\t" in message or "'\\t'" in message or "tab" in message:
                 message = "tab characters are not allowed for indentation; use spaces"
+            elif message == "mapping values are not allowed here":
+                # PyYAML's words for a key indented unlike its neighbours (read as the rest of the
+                # value above it) or an unquoted value holding ': '.
+                message = ("unexpected ':' here: indent this key exactly like the keys beside it, "
+                           "or put a value that contains ': ' in quotes")
             elif exc.context:
                 message = f"{message} ({exc.context})"
             raise YamlSyntaxError([YamlProblem(pos.line, pos.column, message)]) from None

@@ -76,6 +76,18 @@ def seeded(factory, registry):
 
 
 @pytest.fixture
+def app(db_url, seeded):
+    """The Flask app on the seeded test database (every SOP published, one demo account per role).
+
+    A test file needing other settings defines its own ``app`` (test_abuse: rate limits on)."""
+    from web_helpers import dispose, make_app
+
+    app = make_app(db_url)
+    yield app
+    dispose(app)
+
+
+@pytest.fixture
 def actor(factory, seeded):
     """actor('kadis') -> the engine Actor of that demo account."""
 

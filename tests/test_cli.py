@@ -12,6 +12,8 @@ from sqlalchemy import func, select
 from conftest import DEFINITIONS, LAPOR
 from runner import services
 from runner.cli import main
+from runner.registry import Registry
+from runner.services import demo
 from runner.store import Case, User, make_engine, session_factory, transaction
 
 # -- the source document, as data ------------------------------------------------------------------
@@ -268,7 +270,8 @@ def test_validate_a_directory_checks_each_definition_in_order(capsys, tmp_path):
         "delete it (it is invisible in most editors)",
     ]
     code, out, _ = run(capsys, "validate", str(DEFINITIONS))
-    assert code == 0 and out == f"{LAPOR}: OK\n"
+    assert code == 0 and out == "".join(f"{p}: OK\n" for p in sorted(DEFINITIONS.glob("*.yaml")))
+    assert f"{LAPOR}: OK\n" in out and len(out.splitlines()) >= 2  # LAPOR and the PPID SOP at least
     empty = tmp_path / "empty"
     empty.mkdir()
     code, out, _ = run(capsys, "validate", str(empty))
@@ -372,7 +375,12 @@ def test_demo_creates_accounts_and_opens_last_month(capsys, db):
     for username in ("admin_utama", "kadis", "kabid", "kasi", "operator_opd.dinkes", "pejabat_penghubung.disdik",
                      "kadis_opd.dpupr"):
         assert re.search(rf"^\s+{re.escape(username)}\s+demo-sop-2026\s", out, re.M), username
-    assert "pelapor" not in out  # the external role has no account
+    assert "pelapor" not in out and "pemohon" not in out  # external roles have no account
+    # every SOP's staff get accounts, listed under the SOP's title
+    for username in ("petugas_informasi", "ppid", "atasan_ppid"):
+        assert re.search(rf"^\s+{re.escape(username)}\s+demo-sop-2026\s", out, re.M), username
+    assert re.search(r"^  SOP Pengelolaan LAPORISP4N:\n\s+kadis\s", out, re.M)
+    assert re.search(r"^  SOP Pelayanan Informasi Publik PPID:\n\s+petugas_informasi\s", out, re.M)
     # demo already opened the monthly case, so a tick finds nothing to do
     code, out, _ = run(capsys, "tick", *db_args(db))
     assert (code, out) == (0, "nothing to open\n")
@@ -381,8 +389,28 @@ def test_demo_creates_accounts_and_opens_last_month(capsys, db):
     assert code == 0
     engine = make_engine(db)
     with transaction(session_factory(engine)) as s:
-        assert s.scalar(select(func.count()).select_from(User)) == 4 + 3 * 3
+        # one account per staff role of every SOP (one per demo unit when unit-scoped), and the admin
+        roles = {r.id: r for sop in Registry.from_directory(DEFINITIONS).current() for r in sop.roles if not r.external}
+        expected = {demo.DEMO_ADMIN} | {f"{r.id}.{u}" if r.unit_scoped else r.id
+                                        for r in roles.values() for u, _ in demo.DEMO_UNITS}
+        assert set(s.scalars(select(User.username))) == expected
         assert services.authenticate(s, "kadis", "demo-sop-2026") is not None
+    engine.dispose()
+
+
+def test_demo_cases_are_opened_once_and_only_when_asked(capsys, db):
+    code, out, _ = run(capsys, "demo", *db_args(db))
+    assert code == 0 and "Demo cases" not in out
+    engine = make_engine(db)
+    with transaction(session_factory(engine)) as s:
+        before = s.scalar(select(func.count()).select_from(Case))  # the monthly recap only
+    code, out, _ = run(capsys, "demo", "--cases", *db_args(db))
+    opened = int(re.search(r"^Demo cases opened: (\d+)$", out, re.M)[1])
+    with transaction(session_factory(engine)) as s:
+        assert s.scalar(select(func.count()).select_from(Case)) == before + opened
+        assert {"laporisp4n", "ppid"} <= set(s.scalars(select(Case.sop_id).where(Case.closed_at.is_not(None))))
+    code, out, _ = run(capsys, "demo", "--cases", *db_args(db))
+    assert code == 0 and "Demo cases" not in out  # every flow has its cases already
     engine.dispose()
 
 

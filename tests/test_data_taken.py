@@ -25,7 +25,7 @@ from runner.access import Actor
 from runner.definition import Activity, Field, Sop
 from runner.registry import Registry
 from runner.store import Case, HistoryEntry, User, transaction
-from web_helpers import Visitor, dispose, make_app
+from web_helpers import Visitor
 
 UNIT, OTHER_UNIT, OTHER_UNIT_NAME = "dinkes", "dpupr", "Dinas Pekerjaan Umum"
 TEXT_TYPES = {"text", "textarea"}
@@ -87,13 +87,6 @@ def pytest_generate_tests(metafunc):
     """One test per action of every SOP in sop_definitions/, read from the definitions themselves."""
     if "walk" in metafunc.fixturenames:
         metafunc.parametrize("walk", list(_cases(Registry.from_directory(DEFINITIONS))))
-
-
-@pytest.fixture
-def app(db_url, seeded):
-    app = make_app(db_url)
-    yield app
-    dispose(app)
 
 
 def test_untaken_actions_leave_no_trace(app, factory, registry, actor, walk, caplog):

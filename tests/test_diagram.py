@@ -36,18 +36,18 @@ def bilingual(label) -> str:
 def test_mermaid_shows_every_activity_action_and_flow(capsys):
     code, out, err = run(capsys, "diagram", str(LAPOR), "--format", "mermaid")
     assert (code, err) == (0, "")
-    assert out.startswith('---\ntitle: "SOP Pengelolaan LAPORISP4N"\n---\nstateDiagram-v2\n')
-    for a in SOP.activities:
-        assert f'state "{a.no}. {a.name}" as {a.id}\n' in out
+    assert out.startswith('---\ntitle: "SOP Pengelolaan LAPORISP4N / LAPORISP4N Management SOP"\n---\nstateDiagram-v2\n')
+    for a in SOP.activities:  # names are bilingual like labels: "1. Input laporan … / 1. Input public reports …"
+        assert f'state "{a.no}. {bilingual(a.name)}" as {a.id}\n' in out
         for x in a.actions:
             assert f"  {a.id} --> {x.to}: {bilingual(x.label)}\n" in out
     assert "  disposisi_pimpinan --> terima_disposisi: Teruskan / Forward\n" in out
     for f in SOP.flows:  # one start arrow per flow, one final marker per end
-        assert f"  [*] --> {f.start}: {f.name}" in out
+        assert f"  [*] --> {f.start}: {bilingual(f.name)}" in out
         for e in f.ends:
-            assert f'state "{e.name}" as {e.id}\n' in out
+            assert f'state "{bilingual(e.name)}" as {e.id}\n' in out
             assert f"  {e.id} --> [*]\n" in out
-    assert "  [*] --> rekap_laporan: Rekap dan arsip bulanan (monthly)\n" in out
+    assert "  [*] --> rekap_laporan: Rekap dan arsip bulanan / Monthly recap and archive (monthly)\n" in out
     assert not re.search(r"Class \w+ s_active", out)  # no --case: nothing highlighted
     assert len(re.findall(r"^\s*state ", out, re.M)) == len(states_of(SOP)) == 15
 
@@ -55,13 +55,13 @@ def test_mermaid_shows_every_activity_action_and_flow(capsys):
 def test_dot_shows_every_activity_action_and_flow(capsys):
     code, out, err = run(capsys, "diagram", str(LAPOR), "--format", "dot")
     assert (code, err) == (0, "")
-    assert out.startswith('digraph "SOP Pengelolaan LAPORISP4N" {')
+    assert out.startswith('digraph "SOP Pengelolaan LAPORISP4N / LAPORISP4N Management SOP" {')
     for a in SOP.activities:
-        assert f'\t{a.id} [label="{a.no}. {a.name}\\l"]\n' in out
+        assert f'\t{a.id} [label="{a.no}. {bilingual(a.name)}\\l"]\n' in out
         for x in a.actions:
             assert f'\t{a.id} -> {x.to} [label="{bilingual(x.label)}"]\n' in out
     for f in SOP.flows:
-        assert f'\t__start__{f.id} -> {f.start} [label="{f.name}' in out
+        assert f'\t__start__{f.id} -> {f.start} [label="{bilingual(f.name)}' in out
         for e in f.ends:
             assert f"\t{e.id} -> __end__{f.id}\n" in out
     assert "darksalmon" not in out.split("\n", 3)[3]  # the default styles aside, nothing is highlighted
@@ -79,6 +79,20 @@ def test_locale_shows_one_language():
     out = diagram(SOP, locale="en")
     assert "disposisi_pimpinan --> terima_disposisi: Forward\n" in out
     assert "Teruskan / Forward" not in out
+    assert out.startswith('---\ntitle: "LAPORISP4N Management SOP"\n')  # names too, in English only
+    assert 'state "4. Leadership\'s disposition to forward the report to the OPD operator or not" as disposisi_pimpinan' in out
+    assert "  [*] --> rekap_laporan: Monthly recap and archive (monthly)\n" in out
+    assert 'state "Finished, the answer was sent to the reporter" as selesai\n' in out
+    assert "Penanganan laporan masyarakat" not in diagram(SOP, locale="en")
+
+
+def test_locale_falls_back_to_indonesian_for_plain_names():
+    sop, _ = check_text(LAPOR.read_text(encoding="utf-8").replace(
+        "      id: Penanganan laporan masyarakat\n      en: Handling public reports\n", "      id: Penanganan laporan masyarakat\n"))
+    assert sop is not None
+    out = diagram(sop, locale="en")
+    assert "  [*] --> input_laporan: Penanganan laporan masyarakat\n" in out
+    assert "  [*] --> input_laporan: Penanganan laporan masyarakat\n" in diagram(sop)  # no " / " without a translation
 
 
 def test_the_library_defaults_are_left_alone():

@@ -36,7 +36,7 @@ from sqlalchemy import func, select
 from conftest import REPORT
 from runner import services
 from runner.store import Case, HistoryEntry, transaction
-from web_helpers import DEMO_PASSWORD, STEPS, Form, Visitor, _FormParser, advance, dispose, make_app
+from web_helpers import DEMO_PASSWORD, STEPS, Form, Visitor, _FormParser, advance
 
 MAX_EXAMPLES = int(os.environ.get("SOP_FUZZ_EXAMPLES", "100"))  # more for a deeper hunt; CI keeps 100
 FIELD_CAP = 20_000  # runner.forms.MAX_TEXT
@@ -106,13 +106,6 @@ def send(visitor: Visitor, counter: Counter, factory, method: str, url: str, **k
 
 
 # -- the app and its visitors ------------------------------------------------------------------------
-@pytest.fixture
-def app(db_url, seeded):
-    app = make_app(db_url)
-    yield app
-    dispose(app)
-
-
 @pytest.fixture
 def counter(request, app):
     c = Counter()
@@ -235,7 +228,7 @@ class CaseAtStep:
         case_id = self.cases.get(no)
         if case_id is None or not self._at(case_id, no):
             with transaction(self.factory) as s:
-                sop, flow, actor = services.public_flow(self.registry, "laporisp4n", "pengaduan")
+                sop, flow, actor = services.public_flow(s, self.registry, "laporisp4n", "pengaduan")
                 case_id = services.start_case(s, self.registry, sop.id, flow.id, REPORT, actor=actor).id
             advance(self.factory, self.registry, self.actor_of, case_id, no)
             self.cases[no] = case_id
@@ -449,7 +442,7 @@ def test_what_the_fuzzer_found_stays_fixed(app, factory, registry):
     assert 'data-testid="error-judul"' in html and "Hapus karakter kontrol tak terlihat dari teks ini." in html
     # a code with NUL inside, or longer than anyone types, names no report (though a real code is in it)
     with transaction(factory) as s:
-        sop, flow, actor = services.public_flow(registry, "laporisp4n", "pengaduan")
+        sop, flow, actor = services.public_flow(s, registry, "laporisp4n", "pengaduan")
         real = services.start_case(s, registry, sop.id, flow.id, REPORT, actor=actor).tracking_code
     assert v.get("/lacak", query_string={"kode": real}).status_code == 200
     for kode in (real[:4] + "\x00" + real[4:], real + " " * 60 + ".", "A" * 200_000):

@@ -14,21 +14,13 @@ import json
 import logging
 import re
 
-import pytest
 
 from runner import logs
-from web_helpers import Visitor, dispose, make_app
+from web_helpers import Visitor
 
 PUBLIC_FORM = "/lapor/laporisp4n/pengaduan"
 SECRET_REPORT = {"judul": "Pungli di kantor kecamatan", "isi_laporan": "Petugas Rahasiawan minta uang 50 ribu.",
                  "nama_pelapor": "Siti Pelaporwati", "kontak_pelapor": "081299887766"}
-
-
-@pytest.fixture
-def app(db_url, seeded):
-    app = make_app(db_url)
-    yield app
-    dispose(app)
 
 
 def _events(caplog, name):

@@ -193,10 +193,10 @@ def test_wheel_installs_and_runs_outside_the_checkout(tmp_path):
     assert ok.stdout.strip() == f"{good.name}: OK", steps.describe("sop validate (good)", ok, "expected 'PATH: OK'")
 
     text = LAPOR.read_text(encoding="utf-8")
-    assert re.search(r"(?m)^title: ", text), "the LAPOR definition no longer has a top-level 'title:'"
-    line = text[:re.search(r"(?m)^title: ", text).start()].count("\n") + 1
+    assert re.search(r"(?m)^title:", text), "the LAPOR definition no longer has a top-level 'title:'"
+    line = text[:re.search(r"(?m)^title:", text).start()].count("\n") + 1
     broken = work / "broken.yaml"
-    broken.write_text(re.sub(r"(?m)^title: ", "titel: ", text, count=1), encoding="utf-8")
+    broken.write_text(re.sub(r"(?m)^title:", "titel:", text, count=1), encoding="utf-8")
     bad = steps.run("sop validate (broken)", [str(bin_ / "sop"), "validate", broken.name], env=env, expect=1)
     assert re.search(rf"(?m)^{re.escape(broken.name)}:{line}:1: error: .*unknown field 'titel'", bad.stdout), \
         steps.describe("sop validate (broken)", bad, f"expected '{broken.name}:{line}:1: error: ... unknown field'")
@@ -206,6 +206,13 @@ def test_wheel_installs_and_runs_outside_the_checkout(tmp_path):
     steps.run("sop new", [str(bin_ / "sop"), "new", "contoh_baru", "-o", "baru.yaml"], env=env)
     fresh = steps.run("sop validate (new)", [str(bin_ / "sop"), "validate", "baru.yaml"], env=env)
     assert fresh.stdout.strip().endswith("baru.yaml: OK"), steps.describe("sop validate (new)", fresh, "expected OK")
+
+    # -- sop document: the layout, its stylesheet (package data) and WeasyPrint, from the wheel ----
+    steps.run("sop document (pdf)", [str(bin_ / "sop"), "document", str(LAPOR), "-o", "lapor.pdf"], env=env)
+    assert (work / "lapor.pdf").read_bytes()[:5] == b"%PDF-", "sop document did not write a PDF"
+    steps.run("sop document (html)", [str(bin_ / "sop"), "document", str(LAPOR), "-o", "lapor.html"], env=env)
+    page = (work / "lapor.html").read_text(encoding="utf-8")
+    assert "065/144/0K15/KAP - 2018" in page and "@page" in page, "the HTML document lacks its identity or print CSS"
 
     # -- sop db upgrade / sop load: migrations shipped and found through the package ---------------
     db_file = work / "x.db"
@@ -257,7 +264,7 @@ def test_wheel_installs_and_runs_outside_the_checkout(tmp_path):
         steps.timings.append(("gunicorn up + GET /", time.monotonic() - start))
         assert status == 200, f"GET / answered {status}:\n{body[:2000]}\n--- gunicorn ---\n{log_path.read_text()}"
         assert 'data-testid="submit-laporisp4n"' in body, f"the LAPOR SOP is not offered on /:\n{body[:2000]}"
-        assert "Laporkan masalah pelayanan publik" in body, "the Indonesian catalog (messages.mo) was not used"
+        assert "Pilih layanan" in body, "the Indonesian catalog (messages.mo) was not used"
         css_status, _ = _get(f"http://127.0.0.1:{port}/static/style.css")
         assert css_status == 200, f"GET /static/style.css answered {css_status}"
     finally:

@@ -8,22 +8,14 @@ import logging
 import re
 import uuid
 
-import pytest
 from sqlalchemy import select
 
 from conftest import REPORT
 from runner.privacy import MASK
 from runner.store import Case, HistoryEntry, User
-from web_helpers import STEPS, Visitor, advance, dispose, make_app, text_of
+from web_helpers import STEPS, Visitor, advance, text_of
 
 PUBLIC_FORM = "/lapor/laporisp4n/pengaduan"
-
-
-@pytest.fixture
-def app(db_url, seeded):
-    app = make_app(db_url)
-    yield app
-    dispose(app)
 
 
 def _file(app, report, **choices) -> tuple[int, str, Visitor]:

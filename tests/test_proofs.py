@@ -24,7 +24,7 @@ from runner.cli import main as sop
 from runner.errors import CaseMovedOn
 from runner.registry import Registry
 from runner.store import Case, HistoryEntry, transaction
-from web_helpers import Visitor, csrf_token, dispose, make_app
+from web_helpers import Visitor, csrf_token
 
 # the performer, action and form at each activity of the LAPOR report flow, in walk order
 LAPOR_WALK = [
@@ -147,13 +147,6 @@ OTHER_UNIT_USER = "operator_opd.disdik"
 def _plain(html: str, case_id: int) -> str:
     """A page without what differs between any two requests (its URL, the session's CSRF token)."""
     return re.sub(r'name="csrf_token" value="[^"]+"', "", html).replace(f"/kasus/{case_id}", "/kasus/N")
-
-
-@pytest.fixture
-def app(db_url, seeded):
-    app = make_app(db_url)
-    yield app
-    dispose(app)
 
 
 @pytest.mark.parametrize("index", range(len(LAPOR_WALK)), ids=[w[0] for w in LAPOR_WALK])

@@ -203,7 +203,7 @@ def test_a_read_only_start_serves_what_is_stored_and_publishes_nothing(tmp_path,
     stored = open_runtime(f"sqlite:///{path}", definitions).registry.get("laporisp4n")
     assert stored is not None
     lapor = definitions / "laporisp4n.yaml"
-    lapor.write_text(re.sub(r"(?m)^title: (.*)$", r"title: \1 (revisi)", lapor.read_text(encoding="utf-8"),
+    lapor.write_text(re.sub(r"(?m)^(title:\n  id: )(.*)$", r"\1\2 (revisi)", lapor.read_text(encoding="utf-8"),
                             count=1), encoding="utf-8")
     shutil.copy(REPO / "docs" / "examples" / "permohonan_informasi.yaml", definitions)
 

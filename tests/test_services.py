@@ -12,8 +12,9 @@ from sqlalchemy import event, func, select
 
 from conftest import LAPOR, REPORT
 from runner import services
+from runner.definition import display
 from runner.engine import Actor
-from runner.errors import CaseMovedOn, ConfigurationError, InvalidForm, NotAllowed, NotFound
+from runner.errors import CaseMovedOn, InvalidForm, NotAllowed, NotFound
 from runner.registry import Registry
 from runner.store import Case, Definition, HistoryEntry, transaction
 
@@ -307,8 +308,9 @@ def test_not_valid_ends_with_the_public_message(factory, registry, actors):
     with factory() as s:
         view = services.track(s, registry, code)
     assert view.finished
-    assert view.status == "Ditutup, laporan tidak valid"
-    assert view.public_message == "Laporan tidak dapat ditindaklanjuti. Lihat alasan di bawah."
+    assert display(view.status) == "Ditutup, laporan tidak valid"
+    assert display(view.public_message) == "Laporan tidak dapat ditindaklanjuti. Lihat alasan di bawah."
+    assert display(view.public_message, "en") == "The report cannot be followed up. See the reason below."
     assert ("alasan_tidak_valid", "Laporan ganda") in [(f.id, v) for f, v in view.answers]
 
 
@@ -322,7 +324,7 @@ def test_not_forwarded_ends_with_the_public_message(factory, registry, actors):
     with factory() as s:
         view = services.track(s, registry, code)
     assert view.finished and view.closed_at is not None
-    assert view.public_message == "Laporan tidak diteruskan ke OPD. Lihat alasan di bawah."
+    assert display(view.public_message) == "Laporan tidak diteruskan ke OPD. Lihat alasan di bawah."
     assert ("alasan_tidak_diteruskan", "Bukan wewenang") in [(f.id, v) for f, v in view.answers]
 
 
@@ -353,9 +355,10 @@ def test_a_revision_does_not_change_running_cases(factory, registry, actors, tmp
     walk_to(factory, registry, actors, old_case, 1)
 
     text = LAPOR.read_text(encoding="utf-8")
-    old_name = "name: Verifikasi laporan masyarakat oleh Admin Utama\n"
+    old_name = ("    name:\n      id: Verifikasi laporan masyarakat oleh Admin Utama\n"
+                "      en: Verification of public reports by the Lead Administrator\n")
     assert text.count(old_name) == 1
-    text = text.replace(old_name, "name: Verifikasi dan klasifikasi laporan masyarakat\n")
+    text = text.replace(old_name, "    name: Verifikasi dan klasifikasi laporan masyarakat\n")
     anchor = "    fields:\n      - id: catatan_verifikasi\n"
     assert text.count(anchor) == 1
     text = text.replace(anchor, "    fields:\n      - id: prioritas\n        type: select\n        label: Prioritas\n"
@@ -365,7 +368,7 @@ def test_a_revision_does_not_change_running_cases(factory, registry, actors, tmp
     revised = Registry.from_directory(tmp_path)
     with transaction(factory) as s:
         services.publish_all(s, revised)
-        assert s.scalar(select(func.count()).select_from(Definition)) == 2
+        assert s.scalar(select(func.count()).select_from(Definition).where(Definition.sop_id == "laporisp4n")) == 2
 
     new_case, _ = start(factory, revised)
     walk_to(factory, revised, actors, new_case, 1)
@@ -378,10 +381,10 @@ def test_a_revision_does_not_change_running_cases(factory, registry, actors, tmp
     with factory() as s:
         old_view = services.case_view(s, revised, old_case, admin)
         new_view = services.case_view(s, revised, new_case, admin)
-        assert old_view.activity.name == "Verifikasi laporan masyarakat oleh Admin Utama"
-        assert new_view.activity.name == "Verifikasi dan klasifikasi laporan masyarakat"
+        assert display(old_view.activity.name) == "Verifikasi laporan masyarakat oleh Admin Utama"
+        assert display(new_view.activity.name) == "Verifikasi dan klasifikasi laporan masyarakat"
         assert "prioritas" not in old_view.initial and "prioritas" in new_view.initial
-        rows = {r.id: r.step for r in services.waiting(s, revised, admin)}
+        rows = {r.id: display(r.step) for r in services.waiting(s, revised, admin)}
         assert rows == {old_case: "Verifikasi laporan masyarakat oleh Admin Utama",
                         new_case: "Verifikasi dan klasifikasi laporan masyarakat"}
     # the old case keeps its old rules: no priority asked; the new one must have it
@@ -395,16 +398,19 @@ def test_a_revision_does_not_change_running_cases(factory, registry, actors, tmp
     with transaction(factory) as s:
         services.publish_all(s, revised)
         services.publish_all(s, registry)
-        assert s.scalar(select(func.count()).select_from(Definition)) == 2
+        assert s.scalar(select(func.count()).select_from(Definition).where(Definition.sop_id == "laporisp4n")) == 2
 
 
-def test_unpublished_definition_cannot_start_cases(factory, registry, tmp_path, seeded):
+def test_an_unpublished_file_does_not_change_what_cases_start_on(factory, registry, tmp_path, seeded):
+    # The database is the source of truth for the current version: a file edited on disk but not
+    # yet loaded starts nothing; new cases start on the version published.
     shutil.copy(LAPOR, tmp_path / "laporisp4n.yaml")
     with open(tmp_path / "laporisp4n.yaml", "a", encoding="utf-8") as f:
         f.write("# edited on disk, not yet loaded\n")
     edited = Registry.from_directory(tmp_path)
-    with factory() as s, pytest.raises(ConfigurationError, match="not published"):
-        services.start_case(s, edited, "laporisp4n", "pengaduan", REPORT, actor=PELAPOR)
+    with transaction(factory) as s:
+        case = services.start_case(s, edited, "laporisp4n", "pengaduan", REPORT, actor=PELAPOR)
+        assert case.definition.version == registry.get("laporisp4n").version != edited.get("laporisp4n").version
 
 
 # -- the monthly schedule ----------------------------------------------------------------------------
@@ -454,12 +460,12 @@ def test_period_figures(factory, registry, actors):
         fig = services.period_figures(s, registry, sop, "2026-11", now=end_of_month)
     assert (fig.period, fig.received, fig.finished, fig.open) == ("2026-11", 4, 1, 3)
     assert fig.overdue == 1  # a; c's limit is advisory, d is not yet due
-    assert dict(fig.by_state) == {
+    assert {display(name): n for name, n in fig.by_state} == {
         "Input laporan masyarakat dari berbagai kanal LAPORISP4N": 2,
         "Ditutup, laporan tidak valid": 1,
         "Koordinasi dan konsultasi Pejabat Penghubung kepada Kadis OPD untuk penyelesaian jawaban laporan": 1,
     }
-    assert fig.by_state[0] == ("Input laporan masyarakat dari berbagai kanal LAPORISP4N", 2)
+    assert (display(fig.by_state[0][0]), fig.by_state[0][1]) == ("Input laporan masyarakat dari berbagai kanal LAPORISP4N", 2)
     assert dict(fig.by_unit) == {"Dinas Kesehatan": 1}
     with factory() as s:
         dec = services.period_figures(s, registry, sop, "2026-12", now=end_of_month)
@@ -479,11 +485,11 @@ def test_track_shows_only_public_fields(factory, registry, actors):
     shown = repr(view)
     for private in ("Budi", "0812345678", REPORT["isi_laporan"], "Akan ditambal", "Tindak lanjuti", "dinkes"):
         assert private not in shown, private
-    assert view.code == code and view.finished and view.status == "Selesai, jawaban telah diteruskan kepada pelapor"
-    assert view.public_message == ""
+    assert view.code == code and view.finished and display(view.status) == "Selesai, jawaban telah diteruskan kepada pelapor"
+    assert display(view.public_message) == ""
     # the reporter reads the statuses written for them, never the internal activity names, and a
     # step inside the OPD that changes nothing for them is not repeated
-    statuses = [name for _, name in view.steps]
+    statuses = [display(name) for _, name in view.steps]
     assert statuses[0] == "Laporan diterima dan sedang dicatat"
     assert "Input laporan masyarakat dari berbagai kanal LAPORISP4N" not in shown
     assert statuses.count("Laporan sedang ditindaklanjuti oleh perangkat daerah terkait") == 1

@@ -68,7 +68,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     CSRFProtect(app)
 
-    from . import auth, errors, public, security, staff
+    from . import admin, auth, errors, public, security, staff
 
     auth.init_app(app)
     errors.init_app(app)
@@ -76,6 +76,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(staff.bp)
+    app.register_blueprint(admin.bp)
+
+    from . import documents  # after staff: its addresses use the `id` converter staff registers
+
+    app.register_blueprint(documents.bp)
 
     from . import abuse
 

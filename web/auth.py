@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 
 from runner import services
+from runner.access import may_administer
 from runner.errors import ReadOnly
 from runner.forms import has_control_chars
 
@@ -31,6 +32,7 @@ class SessionUser(UserMixin):
         self.full_name = user.full_name
         self.unit_id = user.unit_id
         self.actor = services.actor_for(user)
+        self.may_administer = may_administer(self.actor)  # the header's "Admin" link; web/admin.py asks again
 
     def get_id(self) -> str:
         return self.token

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
@@ -72,6 +72,15 @@ def init_app(app: Flask) -> None:
                                                    _("Reload the page and submit the form again. Nothing was saved.")))
     app.register_error_handler(404, lambda e: page(404, _("Not found"), _("There is no page at this address.")))
     app.register_error_handler(405, lambda e: page(405, _("Not allowed"), _("This address does not accept that request.")))
-    app.register_error_handler(413, lambda e: page(413, _("Too large"), _("The form sent is too large.")))
+    def too_large(_e: Exception) -> tuple[str, int]:
+        if request.blueprint == "admin":  # the definition editor: say what the limit is
+            from runner.yamlsource import MAX_BYTES
+
+            return page(413, _("Too large"), _(
+                "The definition is larger than %(limit)s bytes, the most a definition may be. Nothing was saved.",
+                limit=f"{MAX_BYTES:,}"))
+        return page(413, _("Too large"), _("The form sent is too large."))
+
+    app.register_error_handler(413, too_large)
     app.register_error_handler(500, lambda e: page(500, _("Something went wrong"),
                                                    _("The error was logged. Nothing was saved; please try again.")))

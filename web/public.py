@@ -24,12 +24,12 @@ _NONCE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 def home() -> str | Response:
     if current_user.is_authenticated:
         return redirect(url_for("staff.inbox"))
-    return render_template("public/home.html", flows=services.public_flows(db.registry()))
+    return render_template("public/home.html", flows=services.public_flows(db.session(), db.registry()))
 
 
 @bp.route("/lapor/<sop_id>/<flow_id>", methods=["GET", "POST"])
 def submit(sop_id: str, flow_id: str) -> Response | tuple[str, int]:
-    sop, flow, actor = services.public_flow(db.registry(), sop_id, flow_id)
+    sop, flow, actor = services.public_flow(db.session(), db.registry(), sop_id, flow_id)
     errors: dict[str, Any] = {}
     values: dict[str, Any] = {}
     if request.method == "POST":

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.blueprints import BlueprintSetupState
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.routing import IntegerConverter
@@ -14,8 +15,10 @@ from werkzeug.wrappers.response import Response
 from runner import services
 from runner.errors import CaseMovedOn, InvalidForm, NotAllowed
 from runner.services import CaseView
+from runner.services.documents import case_map as case_map_svgs
 
 from . import db
+from .i18n import text
 
 bp = Blueprint("staff", __name__)
 View = str | Response | tuple[str, int]
@@ -48,7 +51,7 @@ def inbox() -> View:
         "staff/inbox.html",
         waiting=services.waiting(s, db.registry(), actor),
         informed=services.for_information(s, db.registry(), actor),
-        startable=services.startable_flows(db.registry(), actor),
+        startable=services.startable_flows(s, db.registry(), actor),
     )
 
 
@@ -63,7 +66,8 @@ def cases() -> View:
 
 @bp.route("/kasus/baru/<sop_id>/<flow_id>", methods=["GET", "POST"])
 def new_case(sop_id: str, flow_id: str) -> View:
-    sop, flow = services.startable_flow(db.registry(), sop_id, flow_id, current_user.actor)
+    sop, flow = services.startable_flow(db.session(), db.registry(), sop_id, flow_id,
+                                        current_user.actor)
     errors: dict[str, Any] = {}
     values: dict[str, Any] = {}
     if request.method == "POST":
@@ -103,7 +107,7 @@ def case(case_id: int) -> View:
     except NotAllowed as exc:
         view = services.case_view(db.session(), db.registry(), case_id, actor)
         return _render_case(view, view.initial, refused=exc, unsaved=_unsaved(view, submitted), status=403)
-    flash(_("Saved. The case is now at: %(step)s", step=after.state_name))
+    flash(_("Saved. The case is now at: %(step)s", step=text(after.state_name)))
     return redirect(url_for("staff.case", case_id=case_id) if after.yours else url_for("staff.inbox"))
 
 
@@ -120,5 +124,6 @@ def _render_case(view: CaseView, values: dict[str, Any], *, errors: dict[str, An
     figures = None
     if view.case.period and view.flow.schedule:
         figures = services.period_figures(db.session(), db.registry(), view.sop, view.case.period)
+    case_map = case_map_svgs(db.session(), view.case, view.sop, str(get_locale()))
     return render_template("staff/case.html", view=view, values=values, errors=errors or {}, figures=figures,
-                           **flags), status
+                           case_map=case_map, **flags), status

@@ -23,7 +23,7 @@ from ..errors import DefinitionError
 from ..working_time import WEEKDAYS, Calendar, Interval, parse_interval
 from . import schema_check
 from .model import (
-    Action, Activity, End, Field, Flow, Identity, Official, Option, Role, Sop, Text, TimeLimit,
+    Action, Activity, End, Field, Flow, Identity, Migration, Official, Option, Role, Sop, Text, TimeLimit,
 )
 from .problems import Problem, capped, json_path, suggest
 
@@ -55,10 +55,13 @@ def _check_data(data: Any, smap: yamlsource.SourceMap, text: str, path: str) -> 
     sop = builder.build(version=version_of(text))
     if not any(p.severity == "error" for p in builder.problems):
         _check_graph(sop, builder)
-        _check_unused(sop, builder)
+        if not any(p.severity == "error" for p in builder.problems):
+            _check_unused(sop, builder)
     problems = sorted(builder.problems, key=lambda p: (p.line, p.column))
     if any(p.severity == "error" for p in problems):
-        return None, problems
+        # Warnings wait until the errors are fixed: beside an error they are mostly its echo
+        # (a step cut off by a broken action is also "never reached").
+        return None, [p for p in problems if p.severity == "error"]
     return sop, problems
 
 
@@ -142,10 +145,29 @@ class _Builder:
                     self.error(("flows", i, "ends", j, "id"), f"end '{e.id}' has the same id as an activity")
         self._check_actions(activities, flows)
         return Sop(
-            id=d["id"], title=d["title"], identity=self._identity(d["identity"]),
+            id=d["id"], title=_text(d["title"]), identity=self._identity(d["identity"]),
             calendar=self._calendar(d.get("calendar")), roles=roles, flows=flows,
             activities=activities, version=version, source_path=self.path,
+            migration=self._migration(d.get("migration"), activities, flows),
         )
+
+    def _migration(self, raw: Mapping[str, Any] | None, activities: tuple[Activity, ...],
+                   flows: tuple[Flow, ...]) -> Migration | None:
+        """The ``migration`` block. Its step keys are free (they name steps of older versions), but
+        each target must be an activity of this version and each data key a field of it."""
+        if raw is None:
+            return None
+        activity_ids = {a.id for a in activities}
+        for old, target in raw.get("steps", {}).items():
+            if target not in activity_ids:
+                self.error(("migration", "steps", old), f"'{target}' is not an activity of this version"
+                           f"{suggest(target, activity_ids)}")
+        field_ids = {f.id for a in activities for f in a.fields} | {f.id for fl in flows for f in fl.intake}
+        for fid in raw.get("data", {}):
+            if fid not in field_ids:
+                self.error(("migration", "data", fid), f"'{fid}' is not a field of this version"
+                           f"{suggest(fid, field_ids)}", key=True)
+        return Migration(tuple(raw.get("steps", {}).items()), tuple(raw.get("data", {}).items()))
 
     def _unique(self, ids: Sequence[Hashable], where: yamlsource.Path, what: str, attr: str = "id") -> None:
         seen: dict[Hashable, int] = {}
@@ -172,7 +194,7 @@ class _Builder:
 
         w = ("identity",)
         return Identity(
-            agency=raw["agency"], name=raw["name"], number=raw["number"],
+            agency=raw["agency"], name=_text(raw["name"]), number=raw["number"],
             created=self._date(w + ("created",), raw.get("created")),
             revised=self._date(w + ("revised",), raw.get("revised")),
             effective=self._date(w + ("effective",), raw.get("effective")),
@@ -229,7 +251,7 @@ class _Builder:
 
     # -- roles, fields, activities, flows -------------------------------------------------------
     def _role(self, i: int, raw: Mapping[str, Any]) -> Role:
-        role = Role(raw["id"], raw["name"], raw.get("description", ""), bool(raw.get("unit_scoped", False)),
+        role = Role(raw["id"], _text(raw["name"]), _text(raw.get("description", "")), bool(raw.get("unit_scoped", False)),
                     bool(raw.get("external", False)), bool(raw.get("sees_identity", False)))
         if role.external and role.unit_scoped:
             self.error(("roles", i, "unit_scoped"), "an external role cannot be scoped to a unit")
@@ -262,10 +284,36 @@ class _Builder:
                 id=f["id"], type=f["type"], label=_text(f["label"]), required=bool(f.get("required", False)),
                 help=_text(f["help"]) if "help" in f else None, options=options,
                 max_length=f.get("max_length"), min=f.get("min"), max=f.get("max"), public=bool(f.get("public", False)),
-                identifies=bool(f.get("identifies", False)),
+                identifies=bool(f.get("identifies", False)), examples=tuple(f.get("examples", ())),
             ))
+            self._check_examples(w, fields[-1])
         self._unique([f.id for f in fields], where, "field")
         return tuple(fields)
+
+    def _check_examples(self, where: yamlsource.Path, f: Field) -> None:
+        """Each example must be a value the form itself would accept: demo cases are filled with them,
+        and an example the field refuses would teach the admin's colleagues the wrong format."""
+        from ..forms import clean  # forms imports the model; importing it here keeps the import one way
+
+        if f.examples and f.type == "unit":
+            self.error(where + ("examples",), "a unit field takes its values from the units (`sop unit add`); "
+                       "remove its examples")
+            return
+        for k, value in enumerate(f.examples):
+            raw: Any = value
+            if f.type == "checkbox" and isinstance(value, bool):
+                raw = "on" if value else ""
+            elif isinstance(value, bool) or (f.type == "checkbox" and not isinstance(value, bool)):
+                self.error(where + ("examples", k), f"example {value!r} does not fit a {f.type} field"
+                           + ("; write true or false" if f.type == "checkbox" else ""))
+                continue
+            _, errors = clean([f], {f.id: raw})
+            if f.id in errors and f.type == "select":
+                self.error(where + ("examples", k), f"example {value!r} is not one of the option values: "
+                           f"{', '.join(o.value for o in f.options)}{suggest(str(value), [o.value for o in f.options])}")
+            elif f.id in errors:
+                self.error(where + ("examples", k), f"example {value!r} is not accepted by this field: "
+                           f"{errors[f.id].message}")
 
     def _activity(self, i: int, raw: Mapping[str, Any]) -> Activity:
         w = ("activities", i)
@@ -284,7 +332,7 @@ class _Builder:
         for k, f in enumerate(fields):
             if f.identifies:
                 self.error(w + ("fields", k, "identifies"), "only intake fields identify the reporter")
-        field_by_id = {f.id: f for f in fields}
+        field_by_id = {f.id: f for f in reversed(fields)}  # a duplicate id is reported once, by _unique
         actions = []
         for k, a in enumerate(raw["actions"]):
             for r, fid in enumerate(a.get("requires", [])):
@@ -305,13 +353,22 @@ class _Builder:
             actions.append(Action(a["id"], _text(a["label"]), a["to"], tuple(a.get("requires", ())), unit_field))
         actions = _resolve_uses(raw["actions"], actions, fields)
         self._unique([a.id for a in actions], w + ("actions",), "action")
+        for k, f in enumerate(fields):
+            skipping = [a.id for a in actions if f.required and f.id not in a.uses]
+            if skipping:
+                claims = [a.id for a in actions if f.id in a.uses]
+                self.error(w + ("fields", k, "required"),
+                           f"field '{f.id}' is required, but action '{skipping[0]}' does not collect it (only "
+                           f"{', '.join(repr(c) for c in claims)} claim{'s' if len(claims) == 1 else ''} it); "
+                           "`required: true` means every action: remove it and list the field in the `requires` "
+                           "of the actions that need it")
         return Activity(
-            no=raw["no"], id=raw["id"], flow=flow, name=raw["name"],
+            no=raw["no"], id=raw["id"], flow=flow, name=_text(raw["name"]),
             performers=self._role_refs(w + ("performers",), raw["performers"], allow_external=False),
             recipients=self._role_refs(w + ("recipients",), raw.get("recipients", []), allow_external=True),
             requirements=tuple(raw.get("requirements", ())), time_limit=limit, output=raw.get("output", ""),
             note=raw.get("note", ""), fields=fields, actions=tuple(actions),
-            public_status=raw.get("public_status", ""), sets_privacy=bool(raw.get("sets_privacy", False)),
+            public_status=_text(raw.get("public_status", "")), sets_privacy=bool(raw.get("sets_privacy", False)),
         )
 
     def _flow(self, i: int, raw: Mapping[str, Any], activities: tuple[Activity, ...]) -> Flow:
@@ -334,9 +391,9 @@ class _Builder:
                 self.error(w + ("intake", k, "public"), "a field that identifies the reporter cannot be public")
             if f.type == "unit":
                 self.error(w + ("intake", k, "type"), "intake fields cannot choose a unit; use an action's assign_unit")
-        ends = tuple(End(e["id"], e["name"], raw["id"], e.get("public_message", ""), e.get("public_status", ""))
-                     for e in raw["ends"])
-        return Flow(raw["id"], raw["name"], raw["start"], raw.get("schedule"), started_by, intake, title_field, ends)
+        ends = tuple(End(e["id"], _text(e["name"]), raw["id"], _text(e.get("public_message", "")),
+                         _text(e.get("public_status", ""))) for e in raw["ends"])
+        return Flow(raw["id"], _text(raw["name"]), raw["start"], raw.get("schedule"), started_by, intake, title_field, ends)
 
     def _check_actions(self, activities: tuple[Activity, ...], flows: tuple[Flow, ...]) -> None:
         flow_of = {a.id: a.flow for a in activities}
@@ -346,6 +403,8 @@ class _Builder:
         for i, a in enumerate(activities):
             for k, action in enumerate(a.actions):
                 target_flow = flow_of.get(action.to)
+                if a.flow not in self.flow_ids or (target_flow is not None and target_flow not in self.flow_ids):
+                    continue  # the unknown flow is the problem, reported at its `flow:`
                 if target_flow is None:
                     self.error(("activities", i, "actions", k, "to"),
                                f"no activity or end '{action.to}'{suggest(action.to, flow_of)}")
@@ -354,10 +413,14 @@ class _Builder:
                                f"'{action.to}' belongs to flow '{target_flow}', not '{a.flow}'")
 
 
-def _text(raw: str | Mapping[str, str]) -> Text:
-    if isinstance(raw, str):
-        return Text(raw)
-    return Text(raw["id"], tuple(sorted((k, v) for k, v in raw.items() if k != "id")))
+def _text(raw: Any) -> Text:
+    """Display text from either form the schema allows: plain Indonesian, or ``{id: ..., en: ...}``.
+
+    A stored version is rebuilt without the schema (``stored.load_stored``), so anything that is not
+    a mapping is read as the text it prints as, never refused: such a version was valid when published."""
+    if isinstance(raw, Mapping):
+        return Text(str(raw["id"]), tuple(sorted((str(k), str(v)) for k, v in raw.items() if k != "id")))
+    return Text("" if raw is None else str(raw))
 
 
 def _resolve_uses(raws: Sequence[Mapping[str, Any]], actions: list[Action],

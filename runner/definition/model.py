@@ -34,6 +34,24 @@ class Text:
     def __str__(self) -> str:
         return self.id
 
+    def __bool__(self) -> bool:
+        """Empty like ``""``: an optional text left out (``public_status``, ``description``) is falsy."""
+        return bool(self.id)
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return tuple(lang for lang, _ in self.translations)
+
+
+def joined(*parts: Text | str) -> Text:
+    """One display text made of ``parts`` in every language any part has ("5. " + a bilingual name).
+
+    A part without that language contributes its Indonesian, as :func:`display` would show it; so
+    the web layer keeps one value and renders it in the reader's language."""
+    langs = sorted({lang for p in parts if isinstance(p, Text) for lang in p.languages})
+    return Text("".join(display(p) for p in parts),
+                tuple((lang, "".join(display(p, lang) for p in parts)) for lang in langs))
+
 
 def display(value: Text | str | None, locale: str | None = None) -> str:
     """Display text in ``locale`` whether the definition gave a plain string or a :class:`Text`.
@@ -59,7 +77,7 @@ class Identity:
     """The identity page of a Permenpan-RB 35/2012 SOP."""
 
     agency: str
-    name: str
+    name: Text
     number: str
     created: dt.date | None
     revised: dt.date | None
@@ -79,8 +97,8 @@ class Identity:
 @dataclass(frozen=True)
 class Role:
     id: str
-    name: str
-    description: str = ""
+    name: Text
+    description: Text = Text("")
     unit_scoped: bool = False
     external: bool = False
     sees_identity: bool = False  # sees the identifying fields of an anonymous report
@@ -105,6 +123,15 @@ class Field:
     max: float | None = None
     public: bool = False
     identifies: bool = False  # an intake field naming or reaching the reporter (masked when anonymous)
+    examples: tuple[str | float | bool, ...] = ()  # realistic values, for demo cases (checked by the loader)
+
+    def shown(self, value: Any) -> Text | str:
+        """A stored value as a reader should see it: a select's option label (``pasal_17_h`` is the
+        stored value, "Pasal 17 huruf h: …" what was chosen), anything else as stored."""
+        for option in self.options:
+            if option.value == value:
+                return option.label
+        return "" if value is None else str(value)
 
 
 @dataclass(frozen=True)
@@ -129,7 +156,7 @@ class Activity:
     no: int
     id: str
     flow: str
-    name: str
+    name: Text
     performers: tuple[str, ...]
     recipients: tuple[str, ...] = ()
     requirements: tuple[str, ...] = ()
@@ -138,7 +165,7 @@ class Activity:
     note: str = ""
     fields: tuple[Field, ...] = ()
     actions: tuple[Action, ...] = ()
-    public_status: str = ""  # what the reporter reads while a case is here ("" = a generic text)
+    public_status: Text = Text("")  # what the reporter reads while a case is here (empty: a generic text)
     sets_privacy: bool = False  # its performer may set or lift anonim / rahasia
 
     def action(self, action_id: str) -> Action | None:
@@ -157,10 +184,10 @@ class Activity:
 @dataclass(frozen=True)
 class End:
     id: str
-    name: str
+    name: Text
     flow: str
-    public_message: str = ""
-    public_status: str = ""  # the reporter's status text once here ("" = the end's name)
+    public_message: Text = Text("")
+    public_status: Text = Text("")  # the reporter's status text once here (empty: the end's name)
 
 
 @dataclass(frozen=True)
@@ -168,7 +195,7 @@ class Flow:
     """A sequence of activities a case follows: per report, or on a schedule (monthly recap)."""
 
     id: str
-    name: str
+    name: Text
     start: str
     schedule: str | None = None  # None: started by a submission; "monthly": one case per month
     started_by: tuple[str, ...] = ()
@@ -178,9 +205,24 @@ class Flow:
 
 
 @dataclass(frozen=True)
+class Migration:
+    """Where the running cases of older versions go when this revision is published.
+
+    ``steps`` maps an old step id (free: it names a step of an older version) to an activity of this
+    version; ``data`` gives values for fields this version expects and older cases never collected.
+    The rest of the rule (same id: same step; otherwise stranded) is ``services.revisions``'."""
+
+    steps: tuple[tuple[str, str], ...] = ()
+    data: tuple[tuple[str, Any], ...] = ()
+
+    def target(self, old_step: str) -> str | None:
+        return dict(self.steps).get(old_step)
+
+
+@dataclass(frozen=True)
 class Sop:
     id: str
-    title: str
+    title: Text
     identity: Identity
     calendar: Calendar
     roles: tuple[Role, ...]
@@ -188,6 +230,7 @@ class Sop:
     activities: tuple[Activity, ...]
     version: str = ""  # sha256 of the source text: the version a case records
     source_path: str = ""
+    migration: Migration | None = None  # how older versions' running cases move to this one
     _index: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -214,9 +257,10 @@ class Sop:
     def end(self, end_id: str) -> End | None:
         return self._index.get("end:" + end_id)
 
-    def state_name(self, state: str) -> str:
+    def state_name(self, state: str) -> Text:
+        """The display name of an activity or end id (the id itself for a state this version lacks)."""
         node = self.activity(state) or self.end(state)
-        return node.name if node else state
+        return node.name if node else Text(state)
 
     def is_end(self, state: str) -> bool:
         return self.end(state) is not None

@@ -14,14 +14,14 @@ from .cases import (
 )
 from .inbox import CaseRow, browse, for_information, page_number, waiting
 from .integrity import check_database
-from .publishing import last_good_versions, publish, publish_all
+from .publishing import current_sops, last_good_versions, publish, publish_all
 from .schedule import PeriodFigures, period_figures, tick
 from .startup import Runtime, open_runtime
 
 __all__ = [
     "AfterStep", "CasePosition", "CaseRow", "CaseView", "after_step", "case_position", "PeriodFigures", "PublicView", "Runtime", "actor_for", "authenticate", "browse", "check_roles",
     "case_view", "check_database", "create_user", "ensure_unit", "for_information", "get_user", "last_good_versions",
-    "open_runtime", "page_number", "perform_step", "period_figures", "public_flow", "public_flows", "publish", "publish_all",
+    "open_runtime", "current_sops", "page_number", "perform_step", "period_figures", "public_flow", "public_flows", "publish", "publish_all",
     "start_case", "startable_flow", "startable_flows", "tick", "track", "units", "waiting",
     "check_password", "end_sessions", "session_token", "set_active", "user_for_session",
 ]

@@ -25,6 +25,7 @@ from ..errors import InvalidInput, NotFound
 from ..logs import event
 from ..registry import Registry
 from ..store import Unit, User, UserRole
+from .publishing import current_sops
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ def check_password(password: str, username: str) -> None:
 
 
 def actor_for(user: User) -> Actor:
-    return Actor(user.id, user.full_name or user.username, user.role_ids, user.unit_id)
+    return Actor(user.id, user.full_name or user.username, user.role_ids, user.unit_id, admin=bool(user.is_admin))
 
 
 def normalise_username(text: str | None) -> str:
@@ -73,14 +74,15 @@ def normalise_username(text: str | None) -> str:
     return (text or "").strip().lower()
 
 
-def check_roles(registry: Registry, roles: list[str], unit_id: str | None = None) -> None:
+def check_roles(session: Session, registry: Registry, roles: list[str], unit_id: str | None = None) -> None:
     """Every role must be an internal role of some loaded SOP (reporters have no accounts); a
     unit-scoped role needs the account's unit, and a unit is only for accounts with such a role."""
-    known = {r.id for sop in registry.current() for r in sop.roles if not r.external}
+    current = current_sops(session, registry).values()  # the roles of the versions cases start on
+    known = {r.id for sop in current for r in sop.roles if not r.external}
     unknown = [r for r in roles if r not in known]
     if unknown:
         raise InvalidInput(f"unknown role(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-    scoped = {r.id for sop in registry.current() for r in sop.roles if r.unit_scoped}
+    scoped = {r.id for sop in current for r in sop.roles if r.unit_scoped}
     needing = sorted(set(roles) & scoped)
     if needing and unit_id is None:
         raise InvalidInput(f"role(s) {', '.join(needing)} belong to one unit: give the unit with --unit UNIT "
@@ -107,9 +109,13 @@ def units(session: Session) -> dict[str, str]:
 
 def create_user(
     session: Session, username: str, password: str, *, roles: list[str], full_name: str = "",
-    unit_id: str | None = None,
+    unit_id: str | None = None, admin: bool = False,
 ) -> User:
+    """A new active account. ``admin`` gives the admin capability (``access.may_administer``); an
+    account needs it or at least one role, since an account with neither could do nothing."""
     username = normalise_username(username)
+    if not roles and not admin:
+        raise InvalidInput("an account needs at least one role (--role) or the admin capability (--admin)")
     if not _USERNAME_RE.match(username):
         raise InvalidInput(f"username '{username}' must be 2-64 lowercase letters, digits, '.', '_' or '-'")
     check_password(password, username)
@@ -118,10 +124,12 @@ def create_user(
     if unit_id is not None and session.get(Unit, unit_id) is None:
         raise NotFound(f"no unit '{unit_id}' (add it first with `sop unit add`)")
     user = User(username=username, password_hash=generate_password_hash(password),
-                full_name=full_name or username, unit_id=unit_id, active=True,
+                full_name=full_name or username, unit_id=unit_id, active=True, is_admin=admin,
                 roles=[UserRole(role=r) for r in sorted(set(roles))])
     session.add(user)
     session.flush()
+    if admin:
+        event(log, "account.admin_created", user=user.id)
     return user
 
 

@@ -26,7 +26,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from .. import access
 from ..access import Actor
-from ..definition import Activity, Action, End, Field, Flow, Sop, Text
+from ..definition import Activity, Action, End, Field, Flow, Sop, Text, display, joined
 from ..engine import Engine, Step
 from ..errors import CaseMovedOn, NotAllowed, NotFound, StorageError
 from ..logs import event
@@ -35,7 +35,7 @@ from ..forms import has_control_chars
 from ..privacy import ANONYMOUS_KEY, CONFIDENTIAL_KEY, MASK, Privacy, with_flags
 from ..store import Case, HistoryEntry, violates
 from .accounts import units as unit_names
-from .publishing import current_row, engine_of_row
+from .publishing import current_row, current_sops, engine_of_row
 
 log = logging.getLogger(__name__)
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read over the phone
@@ -110,7 +110,7 @@ def start_case(
         if earlier is not None:
             event(log, "case.resubmitted", case=earlier.id, sop=earlier.sop_id)
             return earlier
-    sop = registry.get(sop_id)
+    sop = current_sops(session, registry, now).get(sop_id)  # the database's current version, not a file's
     if sop is None:
         raise NotFound(f"no SOP '{sop_id}'")
     flow = sop.flow(flow_id)
@@ -129,7 +129,7 @@ def start_case(
     if flow.schedule is None:  # the reporter's (or the inputting officer's) choice of anonim / rahasia
         values.update(Privacy.from_form(raw).stamped())
     if not title:
-        title = f"{flow.name} {period}" if period else flow.name
+        title = display(_flow_title(flow, period))
     case = Case(
         definition=definition, sop_id=sop.id, flow=flow.id, state=step.target, unit_id=None,
         tracking_code=(code or new_tracking_code()) if flow.schedule is None else None, title=title[:300],
@@ -161,11 +161,28 @@ def start_case(
     return case
 
 
+def _flow_title(flow: Flow, period: str | None) -> Text:
+    """The title of a case with no title of its own: its flow's name (and period), in every language."""
+    return joined(flow.name, f" {period}") if period else flow.name
+
+
+def case_title(sop: Sop, case: Case) -> Text | str:
+    """The case's title for display. The stored title is Indonesian; when ``start_case`` made it from
+    the flow's name (a scheduled flow's month, a flow without a title field), the flow's name is
+    shown in the reader's language instead."""
+    flow = sop.flow(case.flow)
+    if flow is None:
+        return case.title
+    named = _flow_title(flow, case.period)
+    return named if case.title == named.id[:300] else case.title
+
+
 def _starter_name(sop: Sop, actor: Actor | None, role_id: str) -> str:
+    """Stored with the history row, so in the agency's language (Bahasa Indonesia)."""
     if actor is None:
         return "sop tick"  # opened by the scheduler
     role = sop.role(role_id)
-    return actor.name or (role.name if role else role_id)
+    return actor.name or (display(role.name) if role else role_id)
 
 
 # -- performing -----------------------------------------------------------------------------------
@@ -215,7 +232,7 @@ def perform_step(
 class AfterStep:
     """What to tell the person who just acted: where the case is now and whether it is theirs still."""
 
-    state_name: str
+    state_name: Text  # display text: the web words it in the reader's language
     yours: bool
 
 
@@ -265,7 +282,10 @@ def _moved_on_message(session: Session, sop: Sop, case: Case) -> str:
                           .order_by(HistoryEntry.seq.desc()).limit(1))
     who = f" by {last.actor_name}" if last is not None and last.actor_name else ""
     return (f"this case has moved on{who} since you opened it; it is now at "
-            f"'{sop.state_name(case.state)}'. Nothing was saved; review it and act again if needed.")
+            f"'{display(sop.state_name(case.state))}'. Nothing was saved; review it and act again if needed.")
+
+
+MIGRATED = "__migrated"  # the history action of a move between versions (written by services.revisions)
 
 
 # -- reading --------------------------------------------------------------------------------------
@@ -274,15 +294,17 @@ class HistoryItem:
     seq: int
     at: dt.datetime
     actor_name: str
-    role_name: str
+    role_name: Text | str  # display text (the role id when this version lacks the role)
     unit_name: str | None
-    step_name: str
+    step_name: Text | str  # "No. name" of the step performed; "" for the opening entry
     action_label: Any
-    to_name: str
+    to_name: Text
     values: tuple[tuple[Field, Any], ...]
     due_at: dt.datetime | None
     late: bool
     privacy: Privacy | None  # the anonim / rahasia flags this entry set (or lifted), if any
+    # (from, to) short version hashes when this entry moved the case to a revision (revisions.MIGRATED)
+    migrated: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -302,8 +324,8 @@ class CaseView:
     privacy: Privacy
     sets_privacy: bool  # the open step's form carries the anonim / rahasia boxes
     case_data: tuple[tuple[Field, Any], ...]  # the intake, identity masked when anonymous and not for them
-    title: str  # the case's title as this actor may read it
-    performers: tuple[str, ...]  # role names of the open step, for "this step is for: …"
+    title: Text | str  # the case's title as this actor may read it
+    performers: tuple[Text, ...]  # role names of the open step, for "this step is for: …"
     required_by: Mapping[str, tuple[Text, ...]]  # field id -> labels of the open actions requiring it
     common_fields: tuple[Field, ...]  # collected whichever open action is taken: shown first
     action_groups: tuple[tuple[Action, tuple[Field, ...]], ...]  # each action with its own fields
@@ -334,7 +356,7 @@ def case_view(session: Session, registry: Registry, case_id: int, actor: Actor,
         privacy=privacy, sets_privacy=bool(actions) and activity is not None and activity.sets_privacy,
         case_data=tuple((f, MASK if f.id in hidden else case.data[f.id]) for f in flow.intake
                         if case.data.get(f.id) not in (None, "")),
-        title=MASK if flow.title_field in hidden else case.title,
+        title=MASK if flow.title_field in hidden else case_title(sop, case),
         unit_name=units.get(case.unit_id) if case.unit_id else None, units=units,
         overdue=is_overdue(case, now),
         remaining_minutes=(sop.calendar.working_minutes_between(now, case.due_at)
@@ -384,10 +406,12 @@ def _history_item(sop: Sop, e: HistoryEntry, units: Mapping[str, str],
     return HistoryItem(
         seq=e.seq, at=e.at, actor_name=e.actor_name, role_name=role.name if role else e.role,
         unit_name=units.get(e.unit_id) if e.unit_id else None,
-        step_name=f"{activity.no}. {activity.name}" if activity else "",
+        step_name=joined(f"{activity.no}. ", activity.name) if activity else "",
         action_label=action.label if action else None, to_name=sop.state_name(e.to_state), values=values,
         due_at=e.due_at, late=e.due_at is not None and e.at > e.due_at,
         privacy=Privacy.of(data) if ANONYMOUS_KEY in data or CONFIDENTIAL_KEY in data else None,
+        migrated=(str(data.get("_from_version", ""))[:12], str(data.get("_to_version", ""))[:12])
+        if e.action == MIGRATED else None,
     )
 
 
@@ -410,25 +434,26 @@ def case_position(session: Session, case_id: int) -> CasePosition | None:
 class PublicView:
     code: str
     title: str
-    status: str
+    status: Text  # display text; empty: a generic "being processed" (worded by the web layer)
     finished: bool
-    public_message: str
+    public_message: Text
     created_at: dt.datetime
     closed_at: dt.datetime | None
-    steps: tuple[tuple[dt.datetime, str], ...]
+    steps: tuple[tuple[dt.datetime, Text], ...]
     answers: tuple[tuple[Field, Any], ...]
     timezone: str
     confidential: bool
 
 
-def public_status(sop: Sop, state: str) -> str:
+def public_status(sop: Sop, state: str) -> Text:
     """What the reporter reads for ``state``: the definition's ``public_status``, an end's name, or
-    "" for a generic "being processed" (worded by the web layer). Never an internal activity name."""
+    an empty text for a generic "being processed" (worded by the web layer). Never an internal
+    activity name. Display text: the web renders it in the reader's language."""
     activity = sop.activity(state)
     if activity is not None:
         return activity.public_status
     end = sop.end(state)
-    return (end.public_status or end.name) if end is not None else ""
+    return (end.public_status or end.name) if end is not None else Text("")
 
 
 def track(session: Session, registry: Registry, code: str) -> PublicView:
@@ -440,7 +465,7 @@ def track(session: Session, registry: Registry, code: str) -> PublicView:
         raise NotFound("no report has this tracking code")
     sop = engine_of(registry, case).sop
     entries = session.scalars(select(HistoryEntry).where(HistoryEntry.case_id == case.id).order_by(HistoryEntry.seq))
-    steps: list[tuple[dt.datetime, str]] = []
+    steps: list[tuple[dt.datetime, Text]] = []
     for e in entries:
         status = public_status(sop, e.to_state)
         if not steps or steps[-1][1] != status:  # a return for revision inside the OPD is not news
@@ -454,32 +479,37 @@ def track(session: Session, registry: Registry, code: str) -> PublicView:
     return PublicView(
         code=normalised, title=case.title if title_public and not confidential else "",
         status=public_status(sop, case.state), confidential=confidential,
-        finished=end is not None, public_message=end.public_message if end else "", created_at=case.created_at,
+        finished=end is not None, public_message=end.public_message if end else Text(""), created_at=case.created_at,
         closed_at=case.closed_at, steps=tuple(steps), answers=answers, timezone=sop.calendar.timezone,
     )
 
 
-def startable_flows(registry: Registry, actor: Actor) -> list[tuple[Sop, Flow]]:
-    """Flows this staff member may open a case in (e.g. Admin Utama inputting an SMS report)."""
-    return [(sop, f) for sop in registry.current() for f in sop.case_flows if access.starting_role(f, actor)]
+def startable_flows(session: Session, registry: Registry, actor: Actor) -> list[tuple[Sop, Flow]]:
+    """Flows this staff member may open a case in (e.g. Admin Utama inputting an SMS report), in the
+    current versions (``publishing.current_sops``)."""
+    return [(sop, f) for sop in current_sops(session, registry).values() for f in sop.case_flows
+            if access.starting_role(f, actor)]
 
 
-def startable_flow(registry: Registry, sop_id: str, flow_id: str, actor: Actor) -> tuple[Sop, Flow]:
+def startable_flow(session: Session, registry: Registry, sop_id: str, flow_id: str,
+                   actor: Actor) -> tuple[Sop, Flow]:
     """The flow ``actor`` asks to open a case in; NotFound when there is none they may open."""
-    for sop, flow in startable_flows(registry, actor):
+    for sop, flow in startable_flows(session, registry, actor):
         if sop.id == sop_id and flow.id == flow_id:
             return sop, flow
     raise NotFound(f"no flow {sop_id}/{flow_id} this actor may start")
 
 
-def public_flows(registry: Registry) -> list[tuple[Sop, Flow]]:
-    """Flows a citizen may start without an account: started_by names an external role."""
-    return [(sop, f) for sop in registry.current() for f in sop.case_flows if access.public_role(sop, f)]
+def public_flows(session: Session, registry: Registry) -> list[tuple[Sop, Flow]]:
+    """Flows a citizen may start without an account (started_by names an external role), in the
+    current versions."""
+    return [(sop, f) for sop in current_sops(session, registry).values() for f in sop.case_flows
+            if access.public_role(sop, f)]
 
 
-def public_flow(registry: Registry, sop_id: str, flow_id: str) -> tuple[Sop, Flow, Actor]:
+def public_flow(session: Session, registry: Registry, sop_id: str, flow_id: str) -> tuple[Sop, Flow, Actor]:
     """The public flow asked for and the reporter's (account-less) actor; NotFound otherwise."""
-    sop = registry.get(sop_id)
+    sop = current_sops(session, registry).get(sop_id)
     flow = sop.flow(flow_id) if sop else None
     role = access.public_role(sop, flow) if sop and flow else None
     if sop is None or flow is None or role is None:

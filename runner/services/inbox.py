@@ -17,13 +17,13 @@ from sqlalchemy.orm import Session
 
 from .. import access
 from ..access import Actor
-from ..definition import Sop
+from ..definition import Sop, Text
 from ..errors import NotFound
 from ..privacy import MASK, Privacy
 from ..registry import Registry
 from ..store import Case
 from .accounts import units as unit_names
-from .cases import engine_of, is_overdue, utcnow
+from .cases import case_title, engine_of, is_overdue, utcnow
 from .publishing import stored_versions
 
 
@@ -46,9 +46,9 @@ def page_number(text: str | None) -> int:
 @dataclass(frozen=True)
 class CaseRow:
     id: int
-    title: str
-    sop_title: str
-    step: str
+    title: Text | str  # display text (see cases.case_title), or the mask
+    sop_title: Text
+    step: Text
     step_no: int | None
     unit_name: str | None
     created_at: dt.datetime
@@ -61,13 +61,13 @@ class CaseRow:
     remaining_minutes: int | None  # working minutes until due (negative when late)
 
 
-def _title(sop: Sop, case: Case, actor: Actor) -> str:
+def _title(sop: Sop, case: Case, actor: Actor) -> Text | str:
     """The case's title, masked when it is an anonymous reporter's identity and not for this actor."""
     flow = sop.flow(case.flow)
     if flow is not None and flow.title_field in sop.identity_fields() and \
             not access.sees_identity(sop, actor, Privacy.of(case.data).anonymous):
         return MASK
-    return case.title
+    return case_title(sop, case)
 
 
 def _rows(session: Session, registry: Registry, stmt: Select[Case], now: dt.datetime, actor: Actor) -> list[CaseRow]:

@@ -6,7 +6,9 @@ seconds at a million cases. The story every case must tell:
 * its history is numbered 1, 2, … without gaps, and its ``version`` is the last number;
 * its ``state`` is where its last history row led;
 * it is closed exactly when that state is an end of its definition, and the state exists there;
-* no history row belongs to a case that does not exist.
+* no history row belongs to a case that does not exist;
+* a case moved to another version of its SOP (a ``__migrated`` history row) runs on the version its
+  last move named, of the same SOP.
 """
 
 from __future__ import annotations
@@ -69,9 +71,36 @@ def check_database(session: Session, registry: Registry) -> list[str]:
                                                   Case.closed_at.is_not(None)).order_by(Case.id)):
             problems.append(f"case {case_id}: is open at '{state}' but marked closed")
 
+    problems.extend(_migrations(session))
+
     orphans = session.execute(
         select(HistoryEntry.case_id, func.count()).outerjoin(Case, Case.id == HistoryEntry.case_id)
         .where(Case.id.is_(None)).group_by(HistoryEntry.case_id).order_by(HistoryEntry.case_id)).all()
     for case_id, n in orphans:
         problems.append(f"history: {n} row(s) belong to case {case_id}, which does not exist")
+    return problems
+
+
+def _migrations(session: Session) -> list[str]:
+    """Moves between versions (``services.revisions``): the last one of each case must name the
+    version the case runs on now. Only the cases that were ever moved are read."""
+    from .revisions import MIGRATED
+
+    last: dict[int, tuple[int, object]] = {}
+    for case_id, seq, data in session.execute(select(HistoryEntry.case_id, HistoryEntry.seq, HistoryEntry.data)
+                                              .where(HistoryEntry.action == MIGRATED)):
+        if case_id not in last or seq > last[case_id][0]:
+            last[case_id] = (seq, (data or {}).get("_to_definition"))
+    problems = []
+    if last:
+        rows = session.execute(select(Case.id, Case.definition_id, Case.sop_id, Definition.sop_id)
+                               .join(Definition, Definition.id == Case.definition_id)
+                               .where(Case.id.in_(list(last))).order_by(Case.id))
+        for case_id, definition_id, sop_id, definition_sop in rows:
+            seq, named = last[case_id]
+            if named != definition_id:
+                problems.append(f"case {case_id}: runs on definition {definition_id} but its move (history {seq}) "
+                                f"was to definition {named}")
+            if definition_sop != sop_id:
+                problems.append(f"case {case_id}: is a case of '{sop_id}' but runs on a version of '{definition_sop}'")
     return problems

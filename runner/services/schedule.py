@@ -13,12 +13,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..definition import Sop
+from ..definition import Sop, Text
 from ..errors import StorageError
 from ..registry import Registry
 from ..store import Case, violates
 from .accounts import units as unit_names
 from .cases import start_case, utcnow
+from .publishing import current_sops
 
 
 def previous_month(now: dt.datetime, sop: Sop) -> str:
@@ -32,7 +33,7 @@ def tick(session: Session, registry: Registry, now: dt.datetime | None = None) -
     """Open the monthly case for the month just ended, for every scheduled flow that lacks one."""
     now = now or utcnow()
     opened = []
-    for sop in registry.current():
+    for sop in current_sops(session, registry, now).values():  # the database's current versions
         for flow in sop.scheduled_flows:
             period = previous_month(now, sop)
             exists = session.scalar(select(Case.id).where(Case.sop_id == sop.id, Case.flow == flow.id,
@@ -57,7 +58,7 @@ class PeriodFigures:
     finished: int
     open: int
     overdue: int
-    by_state: tuple[tuple[str, int], ...]
+    by_state: tuple[tuple[Text, int], ...]  # step or end name (display text) and its count
     by_unit: tuple[tuple[str, int], ...]
 
 
@@ -76,7 +77,7 @@ def period_figures(session: Session, registry: Registry, sop: Sop, period: str,
     overdue = session.scalar(select(func.count()).select_from(Case).where(
         *cond, Case.closed_at.is_(None), Case.due_at < now, Case.due_advisory.is_(False))) or 0
     units = unit_names(session)
-    by_state: dict[str, int] = {}
+    by_state: dict[Text, int] = {}
     by_unit: dict[str, int] = {}
     for state, unit_id, n in rows:
         name = sop.state_name(state)
@@ -88,6 +89,6 @@ def period_figures(session: Session, registry: Registry, sop: Sop, period: str,
     finished = sum(n for state, _, n in rows if sop.is_end(state))
     return PeriodFigures(
         period=period, received=received, finished=finished, open=received - finished, overdue=overdue,
-        by_state=tuple(sorted(by_state.items(), key=lambda kv: (-kv[1], kv[0]))),
+        by_state=tuple(sorted(by_state.items(), key=lambda kv: (-kv[1], kv[0].id))),
         by_unit=tuple(sorted(by_unit.items(), key=lambda kv: (-kv[1], kv[0]))),
     )

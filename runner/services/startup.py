@@ -46,13 +46,15 @@ class Runtime:
 
 
 def open_runtime(database_url: str, definitions: str | Path, *, strict: bool = False,
-                 migrate: bool = False, writes: bool = False) -> Runtime:
+                 migrate: bool = False, writes: bool = False, import_files: bool = True) -> Runtime:
     """Open the database, load and publish the definitions; see the module docstring.
 
     Problems that stop the start are raised, not logged (the caller prints or logs them once);
     problems the start survives (a broken file served on its last good version) are logged here.
     ``writes`` (implied by ``strict`` and ``migrate``): the caller opens the database to write to it,
-    so a read-only one is refused (ReadOnly) before anything else, not at its first write."""
+    so a read-only one is refused (ReadOnly) before anything else, not at its first write.
+    ``import_files`` False (``sop publish``): the files are read but not imported, so a revision
+    given on the command line is planned and refused or published only by that command."""
     scan = scan_directory(definitions)
     if strict and scan.problems:
         raise DefinitionError(scan.problems)
@@ -79,7 +81,7 @@ def open_runtime(database_url: str, definitions: str | Path, *, strict: bool = F
             session, [*scan.broken, *((sop.source_path, sop.id) for sop in stale)]))
         registry = Registry([*served, *(sop for sop, _ in fallbacks)],
                             {**scan.sources, **{sop.version: source for sop, source in fallbacks}})
-        if not reason:
+        if not reason and import_files:
             publish_all(session, registry)
     if scan.problems and not registry.current():
         raise DefinitionError(scan.problems)

@@ -14,3 +14,21 @@ document.addEventListener('DOMContentLoaded', function () {
   target.focus();
   if (target.scrollIntoView) { target.scrollIntoView({block: 'center'}); }
 });
+
+// Admin editor: "edit there" beside a problem puts the cursor at that line and column of the text.
+// (Without script the link still jumps to the text box.)
+document.addEventListener('click', function (e) {
+  var link = e.target.closest && e.target.closest('a.to-editor[data-line]');
+  var box = document.getElementById('source');
+  if (!link || !box) { return; }
+  e.preventDefault();
+  var lines = box.value.split('\n');
+  var line = Math.min(parseInt(link.dataset.line, 10) || 1, lines.length);
+  var at = 0;
+  for (var i = 0; i < line - 1; i++) { at += lines[i].length + 1; }
+  at += Math.max(0, Math.min((parseInt(link.dataset.column, 10) || 1) - 1, lines[line - 1].length));
+  box.focus();
+  box.setSelectionRange(at, at);
+  var height = box.scrollHeight / Math.max(lines.length, 1);
+  box.scrollTop = Math.max(0, (line - 5) * height);
+});
