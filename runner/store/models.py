@@ -124,6 +124,10 @@ class Case(Base):
     due_at: Mapped[dt.datetime | None]
     due_advisory: Mapped[bool] = mapped_column(Boolean, default=False)
     closed_at: Mapped[dt.datetime | None]
+    # A step on hold (Tunda): the clock stops at paused_at; resuming sets due_at from remaining_minutes.
+    paused_at: Mapped[dt.datetime | None]
+    pause_reason: Mapped[str | None] = mapped_column(Text)
+    remaining_minutes: Mapped[int | None] = mapped_column(Integer)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     definition: Mapped[Definition] = relationship(lazy="joined")
@@ -149,3 +153,43 @@ class HistoryEntry(Base):
     to_state: Mapped[str] = mapped_column(String(64))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     due_at: Mapped[dt.datetime | None]
+    # The official a delegate (Plt/Plh) acted for: "Plh. Kadis: <actor_name>, atas nama <on_behalf_of>".
+    on_behalf_of: Mapped[str | None] = mapped_column(String(200))
+    # Working minutes the step took since the entry before it (written with the step, for the recap).
+    worked_minutes: Mapped[int | None] = mapped_column(Integer)
+
+
+class Delegation(Base):
+    """A role lent for a period (Plt/Plh): ``delegate`` acts as ``role`` (in ``unit``) from starts_at
+    until ends_at, unless revoked. Rows are never deleted, so history can always name both people."""
+
+    __tablename__ = "delegations"
+    __table_args__ = (Index("ix_delegations_delegate", "delegate_id", "ends_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))  # "plt" or "plh"
+    role: Mapped[str] = mapped_column(String(64))
+    unit_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"))
+    holder_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    delegate_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    starts_at: Mapped[dt.datetime]
+    ends_at: Mapped[dt.datetime]
+    reason: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime]
+    revoked_at: Mapped[dt.datetime | None]
+
+
+class Notice(Base):
+    """A message queued for delivery (escalation, answer ready); one per (case, kind, key)."""
+
+    __tablename__ = "notices"
+    __table_args__ = (UniqueConstraint("case_id", "kind", "key", name="uq_notices_case_kind_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(128))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[dt.datetime]
+    sent_at: Mapped[dt.datetime | None]
