@@ -128,6 +128,8 @@ class Case(Base):
     paused_at: Mapped[dt.datetime | None]
     pause_reason: Mapped[str | None] = mapped_column(Text)
     remaining_minutes: Mapped[int | None] = mapped_column(Integer)
+    # When the open step counts as escalated (due time + its escalate_after in working time), or None.
+    escalate_at: Mapped[dt.datetime | None]
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     definition: Mapped[Definition] = relationship(lazy="joined")

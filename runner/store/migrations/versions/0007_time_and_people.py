@@ -8,6 +8,8 @@
   the step so the monthly recap aggregates it in SQL instead of walking calendars per row.
 - ``cases.paused_at`` / ``pause_reason`` / ``remaining_minutes``: a step on hold (*Tunda*); the clock
   stops, and resuming sets the due time from the working time that was left.
+- ``cases.escalate_at``: when the open step's overdue time reaches its ``escalate_after`` (computed with
+  the due time), so the escalation roles' inboxes find escalated cases in SQL with no process running.
 - ``notices``: messages queued for delivery (an escalation, an answer ready). Unique per case, kind
   and key, so ``sop tick`` run any number of times queues each notice once.
 
@@ -46,6 +48,7 @@ def upgrade() -> None:
     op.add_column("cases", sa.Column("paused_at", sa.DateTime(), nullable=True))
     op.add_column("cases", sa.Column("pause_reason", sa.Text(), nullable=True))
     op.add_column("cases", sa.Column("remaining_minutes", sa.Integer(), nullable=True))
+    op.add_column("cases", sa.Column("escalate_at", sa.DateTime(), nullable=True))
     op.create_table(
         "notices",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -61,6 +64,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("notices")
+    op.drop_column("cases", "escalate_at")
     op.drop_column("cases", "remaining_minutes")
     op.drop_column("cases", "pause_reason")
     op.drop_column("cases", "paused_at")
