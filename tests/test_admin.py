@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from markupsafe import escape
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 from sqlalchemy import func, select
 
 from conftest import LAPOR, REPORT
@@ -461,13 +461,19 @@ def test_every_control_of_the_editor_with_hostile_values(app, admin, factory, da
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@example(route="/admin/sop/{}", value="/0")  # found by Hypothesis in CI: a 308 to /admin/sop/0
 @given(route=st.sampled_from(["/admin/sop/{}", "/admin/sunting/{}", "/admin/versi/{}", "/admin/versi/{}/diagram.mmd",
                               "/admin/beda/1/{}", "/admin/beda/{}/1", "/admin/sunting/laporisp4n?dari={}"]),
        value=HOSTILE | st.integers(min_value=0, max_value=2**70).map(str))
 def test_every_admin_address_with_hostile_arguments(app, admin, route, value):
-    from urllib.parse import quote
+    from urllib.parse import quote, urlsplit
 
     r = admin.get(route.format(quote(value, safe="")))
+    if r.status_code == 308:  # "//" (a value starting with "/"): Werkzeug merges the slashes, same site
+        location = urlsplit(r.headers["Location"])
+        assert location.netloc in ("", "localhost") and location.path.startswith("/admin/"), location
+        assert "//" not in location.path, location
+        return
     assert r.status_code in (200, 404), (route, value, r.status_code)
 
 
