@@ -30,7 +30,7 @@ serve: install
 ## make test: type checks (mypy: runner strict, web), then the whole suite
 ## (PostgreSQL tests run when SOP_TEST_DATABASE_URL is set)
 test: install typecheck
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 typecheck: install
 	$(BIN)/mypy

@@ -19,6 +19,10 @@ machines are shared and absolute times drift. Run: `make bench` (or `.venv/bin/p
             has to do), vs our engine step; the ratio is how many times faster ours is. Needs
             `pip install -e '.[bench]'` (`make bench` does it).
 
+8. aged:    the inbox of Admin Utama (services.waiting for 1,000 rows plus the deadline counts) with
+            1,000 open cases all about three years overdue vs 1,000 fresh ones due within the next
+            hours: 1.0 = old cases cost no more per row (deadline states are constant time).
+
 Run one part only with its name: `.venv/bin/python bench/run.py overdue`.
 """
 
@@ -192,8 +196,39 @@ def bench_lists(tmp: Path) -> dict[str, tuple[float, float]]:
     return {k: (v[0], v[1]) for k, v in timings.items()}
 
 
+def bench_aged(tmp: Path) -> tuple[float, float]:
+    """Median seconds of Admin Utama's inbox with 1,000 cases years overdue, and with 1,000 fresh ones."""
+    now = dt.datetime(2026, 11, 30, 3, 0, tzinfo=dt.timezone.utc)  # Monday 10:00 WIB
+    out = []
+    for name, offset in (("old", -dt.timedelta(days=3 * 365)), ("fresh", dt.timedelta(hours=1))):
+        engine = make_engine(f"sqlite:///{tmp / f'aged_{name}.db'}")
+        upgrade(engine)
+        factory = session_factory(engine)
+        registry = Registry.from_directory(ROOT / "sop_definitions")
+        with transaction(factory) as s:
+            rows = services.publish_all(s, registry)
+            demo.seed(s, registry)
+        definition_id = next(r.id for r in rows if r.sop_id == "laporisp4n")
+        batch = [dict(definition_id=definition_id, sop_id="laporisp4n", flow="pengaduan", state="verifikasi_laporan",
+                      unit_id=None, tracking_code=f"A{i:011d}", title=f"Laporan {i}", data={}, period=None,
+                      created_at=now + offset - dt.timedelta(hours=8), updated_at=now + offset - dt.timedelta(hours=8),
+                      due_at=now + offset + dt.timedelta(minutes=i % 300), due_advisory=False, closed_at=None,
+                      version=1) for i in range(1000)]
+        with engine.begin() as conn:
+            conn.execute(insert(Case), batch)
+        with transaction(factory) as s:
+            admin = services.actor_for(s.scalar(select(User).where(User.username == "admin_utama")))
+        with factory() as s:
+            def page() -> None:
+                services.waiting(s, registry, admin, limit=1000, now=now)
+                services.waiting_counts(s, registry, admin, now=now)
+            out.append(best(page, number=3))
+        engine.dispose()
+    return out[0], out[1]
+
+
 def main(parts: list[str]) -> None:
-    wanted = set(parts) or {"load", "engine", "inbox", "browse", "overdue", "due", "spiff"}
+    wanted = set(parts) or {"load", "engine", "inbox", "browse", "overdue", "due", "aged", "spiff"}
     print(f"Python {sys.version.split()[0]}; medians of 5 batches; ratio = ours / baseline")
     if "load" in wanted:
         ours, base = bench_load()
@@ -213,6 +248,10 @@ def main(parts: list[str]) -> None:
     if "due" in wanted:
         month, hour = bench_due()
         print(f"due       30 d {month * 1e6:8.2f} µs   1 hour         {hour * 1e6:8.2f} µs   ratio {month / hour:6.2f}")
+    if "aged" in wanted:
+        with tempfile.TemporaryDirectory() as tmp:
+            old, fresh = bench_aged(Path(tmp))
+        print(f"aged      3 yr {old * 1e3:8.2f} ms   fresh          {fresh * 1e3:8.2f} ms   ratio {old / fresh:6.2f}")
     if "spiff" in wanted:
         pair = bench_spiff()
         if pair is None:

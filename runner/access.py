@@ -5,8 +5,12 @@ conditions, the case page, the inbox, the case lists and the web all ask this mo
 two forms built from the same rule, so they cannot drift apart:
 
 * a Python predicate (``acting_role``, ``may_act``, ``may_view``) for one case, and
-* SQL criteria (``waiting_criteria``, ``visible_criteria``, ``informed_criteria``) for lists, so a
-  list costs one indexed query however many cases there are.
+* SQL criteria (``waiting_criteria``, ``visible_criteria``, ``informed_criteria``,
+  ``escalated_criteria``) for lists, so a list costs one indexed query however many cases there are.
+
+Escalation: a role named in a step's ``escalate_to`` reaches the cases at that step (as its scope
+says) for viewing, and finds them *escalated* once their stored ``escalate_at`` has passed and they
+are not on hold (``is_escalated`` / ``escalated_criteria``).
 
 The rule. A role of the actor *reaches* a case when the role is internal and either not unit-scoped
 (agency staff reach every case of the SOP) or unit-scoped and the case is assigned to the actor's
@@ -16,11 +20,16 @@ external role acts only when starting a case); may see a case when one of their 
 reaches it, or when they may act on it now. A case someone may not see does not exist for them: the
 services raise NotFound, never NotAllowed, so case numbers cannot be probed.
 
-Delegation (acting officials) will widen ``Actor.roles`` for a period; nothing else has to change.
+Delegation (acting officials, Plt/Plh): an actor also holds, for the period of each active
+delegation, the delegated role *in the delegation's unit* (``Actor.delegated``, filled by
+``services.accounts.actor_for``). Every answer below counts those holdings exactly like the
+account's own roles, each in its own unit, so after the period (or a revocation) the delegate can
+neither see nor act through them, and the inbox, the engine and the case page agree.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from dataclasses import dataclass
 from typing import Iterable
@@ -30,6 +39,18 @@ from sqlalchemy import ColumnElement, and_, false, or_
 from .definition.model import Activity, Flow, Role, Sop
 from .errors import NotAllowed
 from .store.models import Case
+
+
+@dataclass(frozen=True)
+class Delegated:
+    """A role held for someone else for a while (a Plt or Plh): in ``unit`` when the role is
+    unit-scoped (None otherwise); ``on_behalf_of`` names the holder (or the role, when an admin
+    delegated a role nobody holds), and ``kind`` is "plt" or "plh"."""
+
+    role: str
+    unit: str | None
+    on_behalf_of: str | None
+    kind: str
 
 
 @dataclass(frozen=True)
@@ -43,10 +64,62 @@ class Actor:
     # The application's admin capability (publishing SOPs, managing accounts): no SOP role gives it,
     # and it gives no SOP role; an admin sees cases only through roles of their own.
     admin: bool = False
+    # Roles delegated to this account right now, each with its own unit (see ``Delegated``).
+    delegated: tuple[Delegated, ...] = ()
 
     @classmethod
     def public(cls, role: str, name: str = "") -> "Actor":
         return cls(None, name, frozenset({role}), None)
+
+    def holds(self, role_id: str) -> bool:
+        """Whether the actor has ``role_id``, as their own or delegated to them."""
+        return role_id in self.roles or any(d.role == role_id for d in self.delegated)
+
+    @property
+    def all_roles(self) -> frozenset[str]:
+        return self.roles | {d.role for d in self.delegated}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where one role (or several) of an actor reaches: every case of the SOP, or the cases of
+    some units. The generalisation of ``Reach`` to roles held in different units."""
+
+    everywhere: bool = False
+    units: frozenset[str] = frozenset()
+
+    def __bool__(self) -> bool:
+        return self.everywhere or bool(self.units)
+
+    def __or__(self, other: "Scope") -> "Scope":
+        if self.everywhere or other.everywhere:
+            return Scope(True)
+        return Scope(False, self.units | other.units)
+
+    def covers(self, case_unit: str | None) -> bool:
+        return self.everywhere or (case_unit is not None and case_unit in self.units)
+
+
+NOWHERE = Scope()
+
+
+def role_scope(role: Role, actor: Actor) -> Scope:
+    """Where ``role`` reaches for ``actor``: nowhere unless they hold it (own or delegated); everywhere
+    when it is not unit-scoped; else the units they hold it in (their own unit, each delegation's)."""
+    units: set[str] = set()
+    held = False
+    if role.id in actor.roles:
+        held = True
+        if actor.unit:
+            units.add(actor.unit)
+    for d in actor.delegated:
+        if d.role == role.id:
+            held = True
+            if d.unit:
+                units.add(d.unit)
+    if not held:
+        return NOWHERE
+    return Scope(True) if not role.unit_scoped else Scope(False, frozenset(units))
 
 
 class Reach(enum.IntEnum):
@@ -71,10 +144,24 @@ def reaches(reach: Reach, actor: Actor, case_unit: str | None) -> bool:
 def acting_role(sop: Sop, activity: Activity, actor: Actor, case_unit: str | None) -> str | None:
     """The performer role under which ``actor`` may perform ``activity`` on a case of ``case_unit``."""
     for role_id in activity.performers:
-        if role_id in actor.roles:
+        if actor.holds(role_id):
             role = sop.role(role_id)
-            if role is not None and not role.external and reaches(role_reach(role, actor), actor, case_unit):
+            if role is not None and not role.external and role_scope(role, actor).covers(case_unit):
                 return role_id
+    return None
+
+
+def acting_delegation(sop: Sop, role_id: str, actor: Actor, case_unit: str | None) -> Delegated | None:
+    """The delegation through which ``actor`` acts as ``role_id`` on a case of ``case_unit``, or None
+    when their own role suffices (an own role is always preferred: it needs no "atas nama")."""
+    role = sop.role(role_id)
+    if role is None:
+        return None
+    if role_id in actor.roles and (not role.unit_scoped or (actor.unit is not None and actor.unit == case_unit)):
+        return None
+    for d in actor.delegated:
+        if d.role == role_id and (not role.unit_scoped or (d.unit is not None and d.unit == case_unit)):
+            return d
     return None
 
 
@@ -83,18 +170,34 @@ def may_act(sop: Sop, state: str, actor: Actor, case_unit: str | None) -> bool:
     return activity is not None and acting_role(sop, activity, actor, case_unit) is not None
 
 
-def view_reach(sop: Sop, actor: Actor) -> Reach:
-    """The widest reach of the actor's internal roles in this SOP (external roles see nothing)."""
-    best = Reach.NONE
-    for role_id in actor.roles:
+def view_scope(sop: Sop, actor: Actor) -> Scope:
+    """Where the actor's internal roles in this SOP reach, together (external roles see nothing)."""
+    out = NOWHERE
+    for role_id in sorted(actor.all_roles):
         role = sop.role(role_id)
         if role is not None and not role.external:
-            best = max(best, role_reach(role, actor))
-    return best
+            out = out | role_scope(role, actor)
+    return out
+
+
+def view_reach(sop: Sop, actor: Actor) -> Reach:
+    """The widest reach of the actor's internal roles in this SOP (``view_scope`` as a ``Reach``)."""
+    scope = view_scope(sop, actor)
+    return Reach.ALL if scope.everywhere else Reach.UNIT if scope.units else Reach.NONE
 
 
 def may_view(sop: Sop, state: str, actor: Actor, case_unit: str | None) -> bool:
-    return reaches(view_reach(sop, actor), actor, case_unit) or may_act(sop, state, actor, case_unit)
+    return view_scope(sop, actor).covers(case_unit) or may_act(sop, state, actor, case_unit) or \
+        _escalation_scopes(sop, actor).get(state, NOWHERE).covers(case_unit)
+
+
+def is_escalated(sop: Sop, state: str, actor: Actor, case_unit: str | None, escalate_at: dt.datetime | None,
+                 paused: bool, now: dt.datetime) -> bool:
+    """Whether the case is escalated to one of the actor's roles: its step names the role in
+    ``escalate_to``, the stored ``escalate_at`` moment has come, and the case is not on hold. A role
+    named there may also look at the case at that step before it escalates (``may_view``)."""
+    return escalate_at is not None and escalate_at <= now and not paused and \
+        _escalation_scopes(sop, actor).get(state, NOWHERE).covers(case_unit)
 
 
 def sees_identity(sop: Sop, actor: Actor, anonymous: bool) -> bool:
@@ -102,7 +205,7 @@ def sees_identity(sop: Sop, actor: Actor, anonymous: bool) -> bool:
     report is anonymous; then only with an internal role marked ``sees_identity``)."""
     if not anonymous:
         return True
-    return any((r := sop.role(rid)) is not None and r.sees_identity and not r.external for rid in actor.roles)
+    return any((r := sop.role(rid)) is not None and r.sees_identity and not r.external for rid in actor.all_roles)
 
 
 def starting_role(flow: Flow, actor: Actor | None) -> str | None:
@@ -114,7 +217,7 @@ def starting_role(flow: Flow, actor: Actor | None) -> str | None:
         return "" if flow.schedule is not None else None
     if flow.schedule is not None:
         return None
-    return next((r for r in flow.started_by if r in actor.roles), None)
+    return next((r for r in flow.started_by if actor.holds(r)), None)
 
 
 def public_role(sop: Sop, flow: Flow) -> str | None:
@@ -129,8 +232,7 @@ def public_role(sop: Sop, flow: Flow) -> str | None:
 def is_informed(sop: Sop, state: str, actor: Actor, case_unit: str | None) -> bool:
     """Whether the case sits at a step that received the output of a step naming one of the actor's
     roles as recipient (Kasi and Kabid are told of reports sent up to the Kadis)."""
-    reach = _informed_reaches(sop, actor).get(state, Reach.NONE)
-    return reaches(reach, actor, case_unit)
+    return _informed_scopes(sop, actor).get(state, NOWHERE).covers(case_unit)
 
 
 def refusal(sop: Sop, activity: Activity, case_unit: str | None, unit_name: str | None = None) -> NotAllowed:
@@ -154,54 +256,69 @@ def may_administer(actor: Actor | None) -> bool:
 Versions = Iterable[tuple[int, Sop]]  # (definitions.id, its Sop) for every stored version
 
 
-def _scoped(definition_id: int, states: Iterable[str] | None, reach: Reach, actor: Actor) -> ColumnElement[bool]:
+def _scoped(definition_id: int, states: Iterable[str] | None, scope: Scope) -> ColumnElement[bool]:
     clause = [Case.definition_id == definition_id]
     if states is not None:
         clause.append(Case.state.in_(sorted(states)))
-    if reach is Reach.UNIT:
-        clause.append(Case.unit_id == actor.unit)
+    if not scope.everywhere:
+        units = sorted(scope.units)
+        clause.append(Case.unit_id == units[0] if len(units) == 1 else Case.unit_id.in_(units))
     return and_(*clause)
 
 
-def _by_reach(definition_id: int, states: dict[str, Reach], actor: Actor) -> list[ColumnElement[bool]]:
-    out = []
-    for reach in (Reach.ALL, Reach.UNIT):
-        group = [s for s, r in states.items() if r is reach]
-        if group:
-            out.append(_scoped(definition_id, group, reach, actor))
-    return out
+def _by_scope(definition_id: int, states: dict[str, Scope]) -> list[ColumnElement[bool]]:
+    """One clause per distinct scope (usually one or two), each naming its states."""
+    groups: dict[Scope, list[str]] = {}
+    for state, scope in states.items():
+        groups.setdefault(scope, []).append(state)
+    order = sorted(groups, key=lambda sc: (not sc.everywhere, sorted(sc.units)))
+    return [_scoped(definition_id, groups[sc], sc) for sc in order]
 
 
-def _acting_reaches(sop: Sop, actor: Actor) -> dict[str, Reach]:
-    out: dict[str, Reach] = {}
+def _acting_scopes(sop: Sop, actor: Actor) -> dict[str, Scope]:
+    out: dict[str, Scope] = {}
     for activity in sop.activities:
-        best = Reach.NONE
+        scope = NOWHERE
         for role_id in activity.performers:
             role = sop.role(role_id)
-            if role_id in actor.roles and role is not None and not role.external:
-                best = max(best, role_reach(role, actor))
-        if best is not Reach.NONE:
-            out[activity.id] = best
+            if role is not None and not role.external:
+                scope = scope | role_scope(role, actor)
+        if scope:
+            out[activity.id] = scope
     return out
 
 
-def _informed_reaches(sop: Sop, actor: Actor) -> dict[str, Reach]:
-    out: dict[str, Reach] = {}
+def _informed_scopes(sop: Sop, actor: Actor) -> dict[str, Scope]:
+    out: dict[str, Scope] = {}
     for activity in sop.activities:
         targets = [a.to for a in activity.actions if sop.activity(a.to) is not None]
         for role_id in activity.recipients:
             role = sop.role(role_id)
-            if role_id not in actor.roles or role is None:
+            if role is None or not actor.holds(role_id):
                 continue
-            reach = role_reach(role, actor)
+            scope = role_scope(role, actor)
             for target in targets:
-                out[target] = max(out.get(target, Reach.NONE), reach)
-    return {s: r for s, r in out.items() if r is not Reach.NONE}
+                out[target] = out.get(target, NOWHERE) | scope
+    return {s: sc for s, sc in out.items() if sc}
+
+
+def _escalation_scopes(sop: Sop, actor: Actor) -> dict[str, Scope]:
+    """States whose step escalates to a role the actor holds, with where that role reaches."""
+    out: dict[str, Scope] = {}
+    for activity in sop.activities:
+        scope = NOWHERE
+        for role_id in activity.escalation.roles if activity.escalation else ():
+            role = sop.role(role_id)
+            if role is not None and not role.external:
+                scope = scope | role_scope(role, actor)
+        if scope:
+            out[activity.id] = scope
+    return out
 
 
 def waiting_criteria(versions: Versions, actor: Actor) -> ColumnElement[bool]:
     """Cases whose current step ``actor`` may perform (the SQL form of ``may_act``)."""
-    clauses = [c for d, sop in versions for c in _by_reach(d, _acting_reaches(sop, actor), actor)]
+    clauses = [c for d, sop in versions for c in _by_scope(d, _acting_scopes(sop, actor))]
     return or_(*clauses) if clauses else false()
 
 
@@ -209,23 +326,34 @@ def visible_criteria(versions: Versions, actor: Actor) -> ColumnElement[bool]:
     """Cases ``actor`` may see (the SQL form of ``may_view``)."""
     clauses: list[ColumnElement[bool]] = []
     for d, sop in versions:
-        reach = view_reach(sop, actor)
-        if reach is Reach.ALL:
+        scope = view_scope(sop, actor)
+        if scope.everywhere:
             clauses.append(Case.definition_id == d)
             continue
-        if reach is Reach.UNIT:
-            clauses.append(_scoped(d, None, reach, actor))
-        clauses.extend(_by_reach(d, _acting_reaches(sop, actor), actor))
+        if scope:
+            clauses.append(_scoped(d, None, scope))
+        clauses.extend(_by_scope(d, _acting_scopes(sop, actor)))
+        clauses.extend(_by_scope(d, _escalation_scopes(sop, actor)))
     return or_(*clauses) if clauses else false()
 
 
 def informed_criteria(versions: Versions, actor: Actor) -> ColumnElement[bool]:
     """Cases ``actor`` is told about (the SQL form of ``is_informed``)."""
-    clauses = [c for d, sop in versions for c in _by_reach(d, _informed_reaches(sop, actor), actor)]
+    clauses = [c for d, sop in versions for c in _by_scope(d, _informed_scopes(sop, actor))]
     return or_(*clauses) if clauses else false()
 
 
+def escalated_criteria(versions: Versions, actor: Actor, now: dt.datetime) -> ColumnElement[bool]:
+    """Open cases escalated to ``actor`` at ``now`` (the SQL form of ``is_escalated``)."""
+    clauses = [c for d, sop in versions for c in _by_scope(d, _escalation_scopes(sop, actor))]
+    if not clauses:
+        return false()
+    return and_(Case.escalate_at.is_not(None), Case.escalate_at <= now, Case.paused_at.is_(None),
+                Case.closed_at.is_(None), or_(*clauses))
+
+
 __all__ = [
-    "Actor", "Reach", "acting_role", "informed_criteria", "is_informed", "may_act", "may_administer", "may_view", "public_role",
+    "escalated_criteria", "is_escalated",
+    "Actor", "Delegated", "Reach", "Scope", "acting_delegation", "acting_role", "role_scope", "view_scope", "informed_criteria", "is_informed", "may_act", "may_administer", "may_view", "public_role",
     "reaches", "refusal", "role_reach", "sees_identity", "starting_role", "view_reach", "visible_criteria", "waiting_criteria",
 ]

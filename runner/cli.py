@@ -63,6 +63,9 @@ def sop_to_json(sop: Sop) -> dict[str, Any]:
                 "recipients": list(a.recipients), "requirements": list(a.requirements),
                 "time_limit": ({"text": a.time_limit.text, "duration": a.time_limit.duration.iso(),
                                 "advisory": a.time_limit.advisory} if a.time_limit else None),
+                "due_soon": a.due_soon.text if a.due_soon else None,
+                "escalate_to": list(a.escalation.roles) if a.escalation else None,
+                "escalate_after": a.escalation.after.iso() if a.escalation else None,
                 "output": a.output, "note": a.note,
                 "fields": [{"id": f.id, "type": f.type, "label": text(f.label), "required": f.required,
                             "public": f.public} for f in a.fields],
@@ -347,6 +350,94 @@ def cmd_user_active(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_user_roles(args: argparse.Namespace) -> int:
+    """`sop user roles NAME --role R [--unit U]`: replace the account's roles (services.people)."""
+    from .services.people import set_roles
+    from .store import transaction
+
+    runtime = _open(args)
+    with transaction(runtime.factory) as session:
+        set_roles(session, runtime.registry, args.username, args.role or [], args.unit)
+    print(f"user {args.username}: role(s) {', '.join(sorted(set(args.role or []))) or '-'}"
+          f"{' in ' + args.unit if args.unit else ''}")
+    return 0
+
+
+def cmd_user_password(args: argparse.Namespace) -> int:
+    """`sop user password NAME [--generate]`: a new password (asked, $SOP_NEW_PASSWORD, or generated
+    and printed once); the account's sessions end."""
+    from .services.people import find_user, reset_password
+    from .store import transaction
+
+    runtime = _open(args)
+    with runtime.factory() as session:
+        find_user(session, args.username)  # before asking for a password
+    password = None if args.generate else (_settings().new_password or getpass.getpass(f"new password for {args.username}: "))
+    with transaction(runtime.factory) as session:
+        new = reset_password(session, args.username, password)
+    print(f"user {args.username}: password changed; its sessions are ended"
+          + (f". New password (shown once): {new}" if args.generate else ""))
+    return 0
+
+
+def cmd_delegate(args: argparse.Namespace) -> int:
+    """`sop delegate --role R [--unit U] --to USER --from ISO --until ISO --reason TEXT [--kind plt|plh]
+    [--by USER]`, `sop delegate list [--all]` and `sop delegate revoke ID` (services.delegations)."""
+    from .services import actor_for
+    from .services import delegations
+    from .store import User, transaction
+
+    runtime = _open(args)
+    if args.delegate_command == "list":
+        with runtime.factory() as session:
+            rows = delegations.list_delegations(session, runtime.registry, current_only=not args.all)
+        for r in rows:
+            unit = f" in {r.unit_name or r.unit_id}" if r.unit_id else ""
+            holder = r.holder or "(no holder)"
+            print(f"{r.id:>4}  {r.status:<8}  {r.title}{unit}: {r.delegate_username}, on behalf of {holder}  "
+                  f"{r.starts_at:%Y-%m-%d %H:%M} - {r.ends_at:%Y-%m-%d %H:%M} UTC  ({r.reason})")
+        if not rows:
+            print("no delegations" + ("" if args.all else " running or to come (--all: past ones too)"))
+        return 0
+    if args.delegate_command == "revoke":
+        with transaction(runtime.factory) as session:
+            delegations.revoke(session, args.id, None)
+        print(f"delegation {args.id} revoked: it ends now")
+        return 0
+    missing = [f"--{n}" for n, v in (("role", args.role), ("to", args.to), ("from", args.start),
+                                      ("until", args.until), ("reason", args.reason)) if not v]
+    if missing:
+        print(f"error: give {', '.join(missing)} (or `sop delegate list` / `sop delegate revoke ID`)", file=sys.stderr)
+        return 2
+    with transaction(runtime.factory) as session:
+        tz = delegations.role_timezone(session, runtime.registry, args.role)
+        by = None
+        if args.by:
+            user = session.scalar(select_user(User, args.by))
+            if user is None or not user.active:
+                print(f"error: no active account '{args.by}' (--by)", file=sys.stderr)
+                return 1
+            by = actor_for(user)
+        row = delegations.delegate(
+            session, runtime.registry, by, role=args.role, unit_id=args.unit, to=args.to,
+            starts_at=delegations.parse_time(args.start, tz),
+            ends_at=delegations.parse_time(args.until, tz, end_of_day=True), reason=args.reason,
+            kind=args.kind, holder=args.holder, created_by=args.by or "sop delegate")
+        number, ends = row.id, row.ends_at
+    print(f"delegation {number}: {args.to} acts as {args.role}{' in ' + args.unit if args.unit else ''} "
+          f"until {ends:%Y-%m-%d %H:%M} UTC")
+    return 0
+
+
+def select_user(model: Any, username: str) -> Any:
+    """The query for the account ``username`` (as a login reads it)."""
+    from sqlalchemy import select
+
+    from .services.accounts import normalise_username
+
+    return select(model).where(model.username == normalise_username(username))
+
+
 def cmd_check_db(args: argparse.Namespace) -> int:
     from .registry import Registry
     from .services import check_database
@@ -386,6 +477,38 @@ def cmd_tick(args: argparse.Namespace) -> int:
             print(f"opened case {case.id}: {case.title}")
     if not opened:
         print("nothing to open")
+    from .services.escalations import record_escalations
+
+    with transaction(runtime.factory) as session:  # steps overdue long enough: one notice each, once
+        for esc in record_escalations(session, runtime.registry):
+            print(f"case {esc.case_id} escalated at '{esc.state}' to {', '.join(esc.roles)}")
+    return 0
+
+
+def cmd_recap(args: argparse.Namespace) -> int:
+    """The monthly recap as CSV or XLSX: the same report (``services.recap``) as the recap case's page."""
+    from pathlib import Path
+
+    from .services import recap
+
+    out = Path(args.output)
+    if out.suffix.lower() not in (".csv", ".xlsx"):
+        print(f"error: {out}: the file must end in .csv or .xlsx", file=sys.stderr)
+        return 2
+    try:
+        recap.parse_period(args.month)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    runtime = _open(args)
+    with runtime.factory() as session:
+        report = recap.report_for_month(session, runtime.registry, args.month, args.sop)
+    if out.suffix.lower() == ".csv":
+        out.write_text(recap.to_csv(report, args.lang), encoding="utf-8")
+    else:
+        out.write_bytes(recap.to_xlsx(report, args.lang))
+    received = report.table("totals").rows[0][1][0]
+    print(f"{out}: {report.sop_id} {report.period}, {received} case(s) received, {len(report.tables)} tables")
     return 0
 
 
@@ -544,13 +667,48 @@ def build_parser() -> argparse.ArgumentParser:
     p = with_db(usersub.add_parser("enable", help="enable a disabled account again"))
     p.add_argument("username")
     p.set_defaults(func=cmd_user_active)
+    p = with_db(usersub.add_parser("roles", help="set an account's roles (and unit), replacing the ones it had"))
+    p.add_argument("username")
+    p.add_argument("--role", action="append", help="role id; repeat for several")
+    p.add_argument("--unit", help="unit id: required for unit-scoped roles, refused for the others")
+    p.set_defaults(func=cmd_user_roles)
+    p = with_db(usersub.add_parser("password", help="set a new password (asked, or $SOP_NEW_PASSWORD) and end its sessions"))
+    p.add_argument("username")
+    p.add_argument("--generate", action="store_true", help="generate one and print it once")
+    p.set_defaults(func=cmd_user_password)
+
+    p = with_db(sub.add_parser("delegate", help="let another account act in a role for a period (Plt/Plh); "
+                                                "`delegate list`, `delegate revoke ID`"))
+    p.add_argument("--role", help="the role lent (an internal role of a loaded SOP)")
+    p.add_argument("--unit", help="its unit: required for unit-scoped roles, refused for the others")
+    p.add_argument("--to", help="username of the account that acts in the role")
+    p.add_argument("--from", dest="start", metavar="ISO",
+                   help="start: YYYY-MM-DD or YYYY-MM-DDTHH:MM (the SOP's timezone unless an offset is given)")
+    p.add_argument("--until", metavar="ISO", help="end: a bare date includes that whole day")
+    p.add_argument("--reason", help="why (shown to admins with the delegation)")
+    p.add_argument("--kind", default="plh", choices=["plt", "plh"], help="Plt (pelaksana tugas) or Plh (pelaksana harian)")
+    p.add_argument("--by", metavar="USER", help="the holder delegating (must hold the role); default: the administrator")
+    p.add_argument("--holder", metavar="USER", help="without --by: the holder named in history (default: the one holder, if one)")
+    p.set_defaults(func=cmd_delegate, delegate_command=None)
+    dsub = p.add_subparsers(dest="delegate_command")
+    lp = with_db(dsub.add_parser("list", help="delegations running or to come (--all: past and revoked too)"))
+    lp.add_argument("--all", action="store_true")
+    rp = with_db(dsub.add_parser("revoke", help="end a delegation now"))
+    rp.add_argument("id", type=int)
 
     p = sub.add_parser("check-db", help="check every case against its history and definition; OK or each problem")
     p.add_argument("--database", help="SQLAlchemy URL (default: $SOP_DATABASE_URL or sqlite:///instance/sop.db)")
     p.set_defaults(func=cmd_check_db)
 
-    p = with_db(sub.add_parser("tick", help="open the scheduled cases that are due (run daily from cron)"))
+    p = with_db(sub.add_parser("tick", help="open the scheduled cases that are due and record escalations (run daily from cron)"))
     p.set_defaults(func=cmd_tick)
+
+    p = with_db(sub.add_parser("recap", help="write a month's recap (the recap case page's tables) as CSV or XLSX"))
+    p.add_argument("month", help="the month, YYYY-MM (in the SOP's time zone)")
+    p.add_argument("--sop", help="the SOP id (needed when more than one SOP has a scheduled flow)")
+    p.add_argument("-o", "--output", required=True, help="FILE.csv or FILE.xlsx")
+    p.add_argument("--lang", default="id", choices=["id", "en"], help="language of the headers (default id)")
+    p.set_defaults(func=cmd_recap)
 
     p = with_db(sub.add_parser("publish", help="publish a revision, moving the running cases of older versions to it"))
     p.add_argument("path")

@@ -27,7 +27,7 @@ from typing import Any, Callable, Mapping, cast
 
 from transitions import EventData, Machine, State
 
-from . import access, forms
+from . import access, deadlines, forms
 from .access import Actor
 from .definition.model import Action, Activity, Field, Flow, Sop
 from .errors import InvalidForm, NotAllowed
@@ -47,6 +47,7 @@ class Opening:
     due_at: dt.datetime | None
     due_advisory: bool
     acting_role: str  # "" when the scheduler opened it
+    escalate_at: dt.datetime | None = None  # see runner.deadlines.escalate_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,7 @@ class Step:
     due_advisory: bool
     finished: bool
     acting_role: str
+    escalate_at: dt.datetime | None = None  # see runner.deadlines.escalate_at
 
 
 class _Move:
@@ -156,7 +158,8 @@ class Engine:
         def after(event: EventData) -> None:
             move = cast(_Move, event.model)
             due_at, advisory = self.due(move.state, move.now)
-            move.result = Opening(flow, move.state, move.values, due_at, advisory, move.role or "")
+            move.result = Opening(flow, move.state, move.values, due_at, advisory, move.role or "",
+                                  deadlines.escalate_at(self.sop, move.state, due_at, advisory))
 
         return after
 
@@ -168,7 +171,8 @@ class Engine:
             unit = move.values.get(action.assign_unit) if action.assign_unit else move.case_unit
             due_at, advisory = self.due(move.state, move.now)
             move.result = Step(activity, action, activity.id, move.state, move.values, unit, due_at, advisory,
-                               sop.is_end(move.state), move.role or "")
+                               sop.is_end(move.state), move.role or "",
+                               deadlines.escalate_at(sop, move.state, due_at, advisory))
 
         return after
 

@@ -69,6 +69,10 @@ class NotAllowed(SopError):
         super().__init__(message)
 
 
+class StepOnHold(NotAllowed):
+    """The open step is on hold (Tunda): nobody acts on it until a performer resumes it."""
+
+
 class InvalidForm(SopError):
     """Form data failed the field rules; ``errors`` maps each field id to its FieldError."""
 

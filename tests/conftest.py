@@ -19,7 +19,30 @@ from runner.store import User, make_engine, session_factory, transaction, upgrad
 REPO = Path(__file__).resolve().parents[1]
 DEFINITIONS = REPO / "sop_definitions"
 LAPOR = DEFINITIONS / "laporisp4n.yaml"
-PG_URL = os.environ.get("SOP_TEST_DATABASE_URL")
+
+
+def _worker_database(url: str | None) -> str | None:
+    """Under pytest-xdist each worker gets its own PostgreSQL database (``<name>_gw0``, …), created on
+    first use, since every PostgreSQL test empties the database it runs on."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            if conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}) is None:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+PG_URL = _worker_database(os.environ.get("SOP_TEST_DATABASE_URL"))
 
 
 @pytest.fixture(autouse=True)

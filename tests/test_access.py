@@ -62,8 +62,11 @@ def _cases_strategy(registry):
 
 
 def _actor_strategy(registry):
-    return st.builds(lambda roles, unit: Actor(99, "Acak", frozenset(roles), unit),
-                     st.sets(st.sampled_from(_roles(registry)), max_size=3), st.sampled_from(UNITS))
+    """Random roles in one unit, plus (acting officials) up to two delegated roles, each in its own unit."""
+    delegated = st.lists(st.builds(lambda role, unit: access.Delegated(role, unit, "Pemegang", "plh"),
+                                   st.sampled_from(_roles(registry)), st.sampled_from(UNITS)), max_size=2)
+    return st.builds(lambda roles, unit, extra: Actor(99, "Acak", frozenset(roles), unit, delegated=tuple(extra)),
+                     st.sets(st.sampled_from(_roles(registry)), max_size=3), st.sampled_from(UNITS), delegated)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

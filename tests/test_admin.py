@@ -220,7 +220,9 @@ def test_a_broken_text_shows_every_problem_at_its_line_and_saves_nothing(app, ad
 
 
 def test_warnings_are_shown_at_their_line_but_do_not_stop_publishing(app, admin, factory):
-    warned = SOURCE.replace("    time_limit: 30 menit\n", "", 1)  # a step with no time limit: a warning
+    # a step with no time limit (step 3, which names no escalation: that would need a limit): a warning
+    assert SOURCE.count("    time_limit: 1 jam\n") == 1
+    warned = SOURCE.replace("    time_limit: 1 jam\n", "", 1)
     r = check(admin, warned)
     html = r.get_data(as_text=True)
     _, problems = check_text(warned)

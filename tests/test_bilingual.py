@@ -271,10 +271,12 @@ def test_the_monthly_recap_in_english(app, factory, registry, actor):
     assert f"{en(flow.name)} 2026-11" in page(admin, "/kotak-masuk")
     case = page(admin, f"/kasus/{recap_id}")
     assert text_of(case, "case-title") == f"{en(flow.name)} 2026-11"
-    assert f"<li>{en(first.name)}: 1</li>" in case  # the figures by status
+    assert f'<th scope="row">Still open at 1. {en(first.name)}</th><td>1</td>' in case  # the recap, in English
+    assert "<caption>By Channel</caption>" in case
     indonesian = page(signed_in(app, "admin_utama", False), f"/kasus/{recap_id}")
     assert text_of(indonesian, "case-title") == f"{idn(flow.name)} 2026-11"
-    assert f"<li>{idn(first.name)}: 1</li>" in indonesian
+    assert f'<th scope="row">Masih terbuka di 1. {idn(first.name)}</th><td>1</td>' in indonesian
+    assert "<caption>Per Kanal laporan</caption>" in indonesian
 
 
 def test_refusal_and_new_case_pages_in_english(app, at_disposition):

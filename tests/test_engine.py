@@ -38,7 +38,7 @@ OPEN = {
     "verifikasi_laporan": ("admin_utama", ("valid", "tidak_valid")),
     "sampaikan_ke_pimpinan": ("admin_utama", ("sampaikan",)),
     "disposisi_pimpinan": ("kadis", ("teruskan", "tidak_teruskan")),
-    "terima_disposisi": ("operator_opd", ("teruskan_ke_penghubung",)),
+    "terima_disposisi": ("operator_opd", ("teruskan_ke_penghubung", "bukan_wewenang")),  # or back to step 4
     "koordinasi_jawaban": ("pejabat_penghubung", ("ajukan",)),
     "verifikasi_jawaban": ("kadis_opd", ("setujui", "kembalikan")),
     "kirim_jawaban_opd": ("operator_opd", ("kirim",)),
@@ -311,8 +311,8 @@ def test_due_times_use_the_calendar(engine):
     step = do(engine, "input_laporan", ADMIN, "simpan", {"kanal": "web"})
     assert step.due_at == dt.datetime(2026, 12, 1, 10, 0, tzinfo=WIB)
     assert step.due_at.tzinfo == dt.timezone.utc and step.due_advisory is False
-    # Friday 15:45 + 30 menit for the OPD operator: 15 minutes on Friday, 15 on Monday morning
-    friday = dt.datetime(2026, 12, 4, 15, 45, tzinfo=WIB)
+    # Friday 16:15 + 30 menit for the OPD operator: 15 minutes on Friday (open to 16:30), 15 on Monday
+    friday = dt.datetime(2026, 12, 4, 16, 15, tzinfo=WIB)
     step = do(engine, "disposisi_pimpinan", KADIS, "teruskan", {"opd_tujuan": "dinkes"}, unit=None, now=friday)
     assert step.due_at == dt.datetime(2026, 12, 7, 7, 45, tzinfo=WIB)
     # Christmas: Wednesday 23 Dec 15:30 + 1 jam (step 3) runs into Monday 28 Dec

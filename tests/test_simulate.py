@@ -36,7 +36,8 @@ def test_lapor_default_walk(capsys):
     assert "[Operator OPD] → teruskan_ke_penghubung" in steps[4]  # the placeholder unit reached the OPD's step
     assert steps[8].endswith("→ teruskan | start 2026-12-17T14:00:00+07:00 | due 2026-12-17T14:10:00+07:00 (10 menit)")
     assert lines[-2] == "End: selesai (Selesai, jawaban telah diteruskan kepada pelapor) at 2026-12-17T14:10:00+07:00"
-    assert lines[-1] == "Total working time: 58 h 10 min over 9 step(s) (advisory limits included)"
+    # "4 hari" (step 6) spans a Friday, a full 7,5-hour day under Perpres 21/2023
+    assert lines[-1] == "Total working time: 59 h 10 min over 9 step(s) (advisory limits included)"
 
 
 def test_explicit_path_with_a_return_for_revision(capsys):
@@ -51,7 +52,8 @@ def test_explicit_path_with_a_return_for_revision(capsys):
     # 3,5 jam from 23 December 14:30 skips cuti bersama (24th), Christmas and the weekend.
     assert steps[9].endswith("| start 2026-12-23T14:30:00+07:00 | due 2026-12-28T09:30:00+07:00 (3,5 jam)")
     assert lines[-2].startswith("End: selesai ")
-    assert lines[-1] == "Total working time: 91 h 10 min over 11 step(s) (advisory limits included)"
+    # step 6 is done twice, each "4 hari" spanning a Friday (7,5 hours under Perpres 21/2023)
+    assert lines[-1] == "Total working time: 93 h 10 min over 11 step(s) (advisory limits included)"
 
 
 def test_path_to_another_end(capsys):

@@ -401,9 +401,12 @@ def test_monthly_recap_runs_to_the_end(app, db_url, staff, factory, registry, ci
     page = admin.get(f"/kasus/{recap_id}")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert 'data-testid="figures"' in html and period in html
-    figures = re.search(r'data-testid="figures">(.*?)</table>', html, re.S).group(1)
-    assert re.findall(r"<td>(\d+)</td>", figures)[:3] == ["1", "0", "1"]  # received, finished, open
+    assert 'data-testid="recap"' in html and period in html
+    totals = re.search(r'data-testid="recap-totals">(.*?)</table>', html, re.S).group(1)
+    counts = dict(re.findall(r'<th scope="row">([^<]*)</th><td>(\d+)</td>', totals))
+    assert counts["Diterima"] == "1"  # the report filed that month, still open at step 1
+    assert counts["Masih terbuka di 1. Input laporan masyarakat dari berbagai kanal LAPORISP4N"] == "1"
+    assert sum(int(n) for label, n in counts.items() if label.startswith("Selesai: ")) == 0
     assert text_of(html, "case-step").startswith("10. ")
 
     r = admin.act(recap_id, "sampaikan", {"ringkasan_rekap": ""}, page=page)

@@ -20,7 +20,7 @@ WIB = ZoneInfo("Asia/Pontianak")
 UTC = dt.timezone.utc
 
 _MON_THU = (parse_interval("07:30-12:00"), parse_interval("13:00-16:00"))
-_FRI = (parse_interval("07:30-11:00"), parse_interval("13:00-16:00"))
+_FRI = (parse_interval("07:30-11:30"), parse_interval("13:00-16:30"))  # Perpres 21/2023: 90-minute break
 
 
 def lapor_calendar(categories=("public", "government")) -> Calendar:
@@ -74,13 +74,13 @@ def test_the_holiday_dates_used_below_exist():
     # crossing the lunch break
     (wib(2026, 11, 30, 11, 30), "1 jam", wib(2026, 11, 30, 13, 30)),
     (wib(2026, 12, 1, 10, 0), "3,5 jam", wib(2026, 12, 1, 14, 30)),
-    (wib(2026, 12, 4, 10, 30), "1 jam", wib(2026, 12, 4, 13, 30)),  # Friday's break is 11:00-13:00
+    (wib(2026, 12, 4, 11, 0), "1 jam", wib(2026, 12, 4, 13, 30)),  # Friday's break is 11:30-13:00
     # starting in the break, at night, before opening, at the weekend
     (wib(2026, 11, 30, 12, 30), "10 menit", wib(2026, 11, 30, 13, 10)),
     (wib(2026, 11, 30, 20, 0), "30 menit", wib(2026, 12, 1, 8, 0)),
     (wib(2026, 11, 30, 6, 0), "30 menit", wib(2026, 11, 30, 8, 0)),
     (wib(2026, 12, 5, 10, 0), "1 jam", wib(2026, 12, 7, 8, 30)),  # Saturday
-    (wib(2026, 12, 4, 15, 30), "1 jam", wib(2026, 12, 7, 8, 0)),  # Friday afternoon into Monday
+    (wib(2026, 12, 4, 16, 0), "1 jam", wib(2026, 12, 7, 8, 0)),  # Friday afternoon (to 16:30) into Monday
     # the seed's other limits
     (wib(2026, 11, 30, 9, 0), "4 Jam", wib(2026, 11, 30, 14, 0)),
     (wib(2026, 11, 30, 9, 0), "5 jam", wib(2026, 11, 30, 15, 0)),
@@ -134,7 +134,7 @@ def test_working_days(start, limit, due):
 
 def test_working_minutes_between():
     assert CAL.working_minutes_between(wib(2026, 11, 30, 7, 30), wib(2026, 12, 1, 7, 30)) == 450
-    assert CAL.working_minutes_between(wib(2026, 12, 4, 7, 30), wib(2026, 12, 7, 7, 30)) == 390  # Friday
+    assert CAL.working_minutes_between(wib(2026, 12, 4, 7, 30), wib(2026, 12, 7, 7, 30)) == 450  # Friday: 7,5 hours too (Perpres 21/2023)
     assert CAL.working_minutes_between(wib(2026, 11, 30, 11, 0), wib(2026, 11, 30, 14, 0)) == 120
     assert CAL.working_minutes_between(wib(2026, 12, 24, 0, 0), wib(2026, 12, 28, 0, 0)) == 0
     assert CAL.working_minutes_between(wib(2026, 12, 1, 7, 30), wib(2026, 11, 30, 7, 30)) == -450

@@ -82,6 +82,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(documents.bp)
 
+    from . import people  # units, accounts and acting officials, under /admin/orang
+
+    app.register_blueprint(people.bp)
+    app.register_blueprint(people.acting_bp)
+
     from . import abuse
 
     abuse.init_app(app)

@@ -45,6 +45,19 @@ def working_time(minutes: int | None) -> str:
     return gettext("%(span)s left", span=span) if minutes >= 0 else gettext("late by %(span)s", span=span)
 
 
+def working_span(minutes: int | None) -> str:
+    """A plain span of working time: '3 jam kerja 20 menit' (for "took X of Y")."""
+    if minutes is None:
+        return ""
+    hours, mins = divmod(abs(minutes), 60)
+    parts = []
+    if hours:
+        parts.append(ngettext("%(num)d working hour", "%(num)d working hours", hours))
+    if mins or not hours:
+        parts.append(ngettext("%(num)d minute", "%(num)d minutes", mins))
+    return " ".join(parts)
+
+
 def field_error(error: FieldError) -> str:
     return gettext(MESSAGES[error.code], **dict(error.params))
 
@@ -54,5 +67,6 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["t"] = text
     app.jinja_env.filters["when"] = when
     app.jinja_env.filters["working_time"] = working_time
+    app.jinja_env.filters["working_span"] = working_span
     app.jinja_env.filters["field_error"] = field_error
     app.jinja_env.globals["get_locale"] = get_locale

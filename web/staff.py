@@ -13,8 +13,9 @@ from werkzeug.routing import IntegerConverter
 from werkzeug.wrappers.response import Response
 
 from runner import services
-from runner.errors import CaseMovedOn, InvalidForm, NotAllowed
+from runner.errors import CaseMovedOn, InvalidForm, InvalidInput, NotAllowed, StepOnHold
 from runner.services import CaseView
+from runner.services import pauses, recap
 from runner.services.documents import case_map as case_map_svgs
 
 from . import db
@@ -47,9 +48,12 @@ def _require_login() -> None:
 def inbox() -> View:
     actor = current_user.actor
     s = db.session()
+    deadline = services.deadline_filter_of(request.args.get("tenggat"))  # junk: NotFound, 404
     return render_template(
         "staff/inbox.html",
-        waiting=services.waiting(s, db.registry(), actor),
+        waiting=services.waiting(s, db.registry(), actor, deadline=deadline),
+        deadline=deadline, counts=services.waiting_counts(s, db.registry(), actor),
+        escalated=services.escalated(s, db.registry(), actor),
         informed=services.for_information(s, db.registry(), actor),
         startable=services.startable_flows(s, db.registry(), actor),
     )
@@ -104,11 +108,70 @@ def case(case_id: int) -> View:
     except CaseMovedOn:
         view = services.case_view(db.session(), db.registry(), case_id, actor)
         return _render_case(view, view.initial, moved_on=True, unsaved=_unsaved(view, submitted), status=409)
+    except StepOnHold:
+        view = services.case_view(db.session(), db.registry(), case_id, actor)
+        return _render_case(view, view.initial, on_hold=True, unsaved=_unsaved(view, submitted), status=409)
     except NotAllowed as exc:
         view = services.case_view(db.session(), db.registry(), case_id, actor)
         return _render_case(view, view.initial, refused=exc, unsaved=_unsaved(view, submitted), status=403)
     flash(_("Saved. The case is now at: %(step)s", step=text(after.state_name)))
     return redirect(url_for("staff.case", case_id=case_id) if after.yours else url_for("staff.inbox"))
+
+
+@bp.route("/kasus/<id:case_id>/tunda", methods=["POST"])
+def pause(case_id: int) -> View:
+    """Put the open step on hold (Tunda) with one of the step's reasons; the clock stops."""
+    return _pause_or_resume(case_id, lambda s, version: pauses.pause_case(
+        s, db.registry(), case_id, current_user.actor, request.form.get("reason", ""),
+        request.form.get("note", ""), expected_version=version), _("The step is on hold; its clock has stopped."))
+
+
+@bp.route("/kasus/<id:case_id>/lanjutkan", methods=["POST"])
+def resume(case_id: int) -> View:
+    """Take the open step off hold: it is due the working time that was left when it was paused."""
+    return _pause_or_resume(case_id, lambda s, version: pauses.resume_case(
+        s, db.registry(), case_id, current_user.actor, expected_version=version),
+        _("The step is resumed; its clock runs again."))
+
+
+def _pause_or_resume(case_id: int, change: Any, done: str) -> View:
+    version = request.form.get("version", type=int)
+    if version is None:
+        abort(400)
+    actor = current_user.actor
+    try:
+        with db.transaction() as s:
+            change(s, version)
+    except CaseMovedOn:
+        view = services.case_view(db.session(), db.registry(), case_id, actor)
+        return _render_case(view, view.initial, moved_on=True, status=409)
+    except InvalidInput:
+        view = services.case_view(db.session(), db.registry(), case_id, actor)
+        return _render_case(view, view.initial, pause_invalid=True, status=400)
+    except NotAllowed as exc:
+        view = services.case_view(db.session(), db.registry(), case_id, actor)
+        return _render_case(view, view.initial, refused=exc, status=403)
+    flash(done)
+    return redirect(url_for("staff.case", case_id=case_id))
+
+
+@bp.route("/kasus/<id:case_id>/rekap.<fmt>")
+def recap_download(case_id: int, fmt: str) -> Response:
+    """The recap case's report as CSV or XLSX: whoever may view the case (NotFound otherwise)."""
+    if fmt not in ("csv", "xlsx"):
+        abort(404)
+    view = services.case_view(db.session(), db.registry(), case_id, current_user.actor)
+    report = recap.report_for_case(db.session(), db.registry(), view.case)
+    if report is None:
+        abort(404)
+    locale = str(get_locale())
+    if fmt == "csv":
+        response = Response(recap.to_csv(report, locale), mimetype="text/csv; charset=utf-8")
+    else:
+        response = Response(recap.to_xlsx(report, locale),
+                            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response.headers["Content-Disposition"] = f'attachment; filename="rekap-{report.sop_id}-{report.period}.{fmt}"'
+    return response
 
 
 def _unsaved(view: CaseView, submitted: dict[str, str]) -> list[tuple[Any, str]]:
@@ -121,9 +184,8 @@ def _unsaved(view: CaseView, submitted: dict[str, str]) -> list[tuple[Any, str]]
 
 def _render_case(view: CaseView, values: dict[str, Any], *, errors: dict[str, Any] | None = None,
                  status: int = 200, **flags: Any) -> tuple[str, int]:
-    figures = None
-    if view.case.period and view.flow.schedule:
-        figures = services.period_figures(db.session(), db.registry(), view.sop, view.case.period)
+    figures = recap.report_for_case(db.session(), db.registry(), view.case) if view.flow.schedule else None
     case_map = case_map_svgs(db.session(), view.case, view.sop, str(get_locale()))
+    pause = pauses.pause_state(view.sop, view.case, current_user.actor)
     return render_template("staff/case.html", view=view, values=values, errors=errors or {}, figures=figures,
-                           case_map=case_map, **flags), status
+                           case_map=case_map, pause=pause, **flags), status

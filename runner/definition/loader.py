@@ -8,6 +8,8 @@ are reported together; a later stage runs only when the shape it relies on is so
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import datetime as dt
 import hashlib
 import os
@@ -25,6 +27,9 @@ from . import schema_check
 from .model import (
     Action, Activity, End, Field, Flow, Identity, Migration, Official, Option, Role, Sop, Text, TimeLimit,
 )
+from .model import DueSoon, Escalation
+from .model import Recap
+from .model import PauseReason
 from .problems import Problem, capped, json_path, suggest
 
 
@@ -66,6 +71,16 @@ def _check_data(data: Any, smap: yamlsource.SourceMap, text: str, path: str) -> 
 
 
 def load_text(text: str, path: str = "<string>") -> Sop:
+    """The validated definition of ``text``, or DefinitionError with every problem.
+
+    The same text always gives the same frozen Sop, so the last few are kept: each app, CLI runtime
+    or admin check that reads an unchanged file skips the schema and graph checks (they cost most of
+    a start-up). A text that fails is not kept (lru_cache does not cache exceptions)."""
+    return _load_text(text, path)
+
+
+@lru_cache(maxsize=16)
+def _load_text(text: str, path: str) -> Sop:
     sop, problems = check_text(text, path)
     if sop is None:
         raise DefinitionError(problems)
@@ -144,11 +159,13 @@ class _Builder:
                 if e.id in {a.id for a in activities}:
                     self.error(("flows", i, "ends", j, "id"), f"end '{e.id}' has the same id as an activity")
         self._check_actions(activities, flows)
+        self._check_recaps(activities, flows)
         return Sop(
             id=d["id"], title=_text(d["title"]), identity=self._identity(d["identity"]),
             calendar=self._calendar(d.get("calendar")), roles=roles, flows=flows,
             activities=activities, version=version, source_path=self.path,
             migration=self._migration(d.get("migration"), activities, flows),
+            due_soon=self._due_soon(("due_soon",), d.get("due_soon")),
         )
 
     def _migration(self, raw: Mapping[str, Any] | None, activities: tuple[Activity, ...],
@@ -369,7 +386,56 @@ class _Builder:
             requirements=tuple(raw.get("requirements", ())), time_limit=limit, output=raw.get("output", ""),
             note=raw.get("note", ""), fields=fields, actions=tuple(actions),
             public_status=_text(raw.get("public_status", "")), sets_privacy=bool(raw.get("sets_privacy", False)),
+            due_soon=self._due_soon(w + ("due_soon",), raw.get("due_soon")),
+            escalation=self._escalation(w, raw, limit),
+            pause_reasons=self._pause_reasons(w + ("pause_reasons",), raw.get("pause_reasons", [])),
         )
+
+    def _pause_reasons(self, where: yamlsource.Path, raw: list[Mapping[str, Any]]) -> tuple[PauseReason, ...]:
+        """``pause_reasons``: why the step may wait (Tunda); each label is shown to the reporter."""
+        reasons = tuple(PauseReason(r["id"], _text(r["label"])) for r in raw)
+        self._unique([r.id for r in reasons], where, "pause reason")
+        return reasons
+
+    def _due_soon(self, where: yamlsource.Path, raw: str | None) -> DueSoon | None:
+        """``due_soon``: a working-time span ("2 jam", "1 hari") or a share of the limit ("25%")."""
+        if raw is None:
+            return None
+        text = raw.strip()
+        if text.endswith("%"):
+            try:
+                share = float(text[:-1].strip().replace(",", "."))
+            except ValueError:
+                share = -1.0
+            if not 0 <= share <= 100:
+                self.error(where, f"'{raw}' is not a share of the time limit between 0% and 100%")
+                return None
+            return DueSoon(text, fraction=share / 100)
+        try:
+            return DueSoon(text, duration=durations.parse(text))
+        except durations.DurationError as exc:
+            self.error(where, f"{exc} (or write a share of the time limit, like '25%')")
+            return None
+
+    def _escalation(self, where: yamlsource.Path, raw: Mapping[str, Any], limit: TimeLimit | None) -> Escalation | None:
+        """``escalate_to`` / ``escalate_after``: only a step with a binding time limit can be late."""
+        roles, after_text = raw.get("escalate_to"), raw.get("escalate_after")
+        if roles is None:
+            if after_text is not None:
+                self.error(where + ("escalate_after",), "escalate_after needs escalate_to: the roles to tell",
+                           key=True)
+            return None
+        if limit is None or limit.advisory:
+            self.error(where + ("escalate_to",), "a step without a binding time_limit is never overdue, so it "
+                       "cannot escalate" + (" (its time_limit is advisory)" if limit else ""), key=True)
+        after = durations.Duration()
+        if after_text is not None:
+            try:
+                after = durations.parse(after_text)
+            except durations.DurationError as exc:
+                self.error(where + ("escalate_after",), str(exc))
+        refs = self._role_refs(where + ("escalate_to",), list(roles), allow_external=False)
+        return Escalation(refs, after, after_text or "")
 
     def _flow(self, i: int, raw: Mapping[str, Any], activities: tuple[Activity, ...]) -> Flow:
         w = ("flows", i)
@@ -393,7 +459,22 @@ class _Builder:
                 self.error(w + ("intake", k, "type"), "intake fields cannot choose a unit; use an action's assign_unit")
         ends = tuple(End(e["id"], _text(e["name"]), raw["id"], _text(e.get("public_message", "")),
                          _text(e.get("public_status", ""))) for e in raw["ends"])
-        return Flow(raw["id"], _text(raw["name"]), raw["start"], raw.get("schedule"), started_by, intake, title_field, ends)
+        recap = raw.get("recap") or {}
+        if recap and not raw.get("schedule"):
+            self.error(w + ("recap",), "only a scheduled flow has a period report; remove recap or add schedule")
+        return Flow(raw["id"], _text(raw["name"]), raw["start"], raw.get("schedule"), started_by, intake, title_field,
+                    ends, recap=Recap(tuple(recap.get("by", ())), bool(recap.get("units", True))))
+
+    def _check_recaps(self, activities: tuple[Activity, ...], flows: tuple[Flow, ...]) -> None:
+        """Each ``recap.by`` names a select field of the SOP's case flows: the report counts its options."""
+        selects = {f.id for fl in flows if fl.schedule is None for f in fl.intake if f.type == "select"}
+        case_flows = {fl.id for fl in flows if fl.schedule is None}
+        selects |= {f.id for a in activities if a.flow in case_flows for f in a.fields if f.type == "select"}
+        for i, fl in enumerate(flows):
+            for k, fid in enumerate(fl.recap.by):
+                if fid not in selects:
+                    self.error(("flows", i, "recap", "by", k), f"'{fid}' is not a select field of a case flow"
+                               f"{suggest(fid, selects)}")
 
     def _check_actions(self, activities: tuple[Activity, ...], flows: tuple[Flow, ...]) -> None:
         flow_of = {a.id: a.flow for a in activities}

@@ -152,6 +152,35 @@ class TimeLimit:
 
 
 @dataclass(frozen=True)
+class DueSoon:
+    """When an open step counts as *due soon*: once the working time left is at most ``duration``, or
+    at most ``fraction`` of the step's whole limit (exactly one of the two is set)."""
+
+    text: str  # as written: "2 jam", "1 hari", "25%"
+    duration: Duration | None = None
+    fraction: float | None = None
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """Who is told when a step is late: ``roles`` see the case as escalated once it has been overdue
+    for ``after`` of working time (``Duration()``: as soon as it is overdue)."""
+
+    roles: tuple[str, ...]
+    after: Duration
+    after_text: str = ""
+
+
+@dataclass(frozen=True)
+class PauseReason:
+    """A reason a step may be put on hold (LAPOR!'s *Tunda*). Its ``label`` is written for the
+    reporter too: the tracking page shows it while the case waits, so no staff text ever leaks."""
+
+    id: str
+    label: Text
+
+
+@dataclass(frozen=True)
 class Activity:
     no: int
     id: str
@@ -167,6 +196,9 @@ class Activity:
     actions: tuple[Action, ...] = ()
     public_status: Text = Text("")  # what the reporter reads while a case is here (empty: a generic text)
     sets_privacy: bool = False  # its performer may set or lift anonim / rahasia
+    due_soon: DueSoon | None = None  # None: the SOP's default (see runner.deadlines)
+    escalation: Escalation | None = None
+    pause_reasons: tuple[PauseReason, ...] = ()  # empty: the step cannot be paused
 
     def action(self, action_id: str) -> Action | None:
         return next((a for a in self.actions if a.id == action_id), None)
@@ -174,6 +206,13 @@ class Activity:
     def fields_of(self, action: Action) -> tuple[Field, ...]:
         """The fields ``action`` collects: stored when it is taken, discarded for any other action."""
         return tuple(f for f in self.fields if f.id in action.uses)
+
+    @property
+    def pausable(self) -> bool:
+        return bool(self.pause_reasons)
+
+    def pause_reason(self, reason_id: str | None) -> PauseReason | None:
+        return next((r for r in self.pause_reasons if r.id == reason_id), None)
 
     @property
     def common_fields(self) -> tuple[Field, ...]:
@@ -191,6 +230,15 @@ class End:
 
 
 @dataclass(frozen=True)
+class Recap:
+    """What a scheduled flow's period report breaks its figures down by: the ``select`` fields
+    named in ``by`` (e.g. the channel) and, with ``units``, the unit (OPD) a case was routed to."""
+
+    by: tuple[str, ...] = ()
+    units: bool = True
+
+
+@dataclass(frozen=True)
 class Flow:
     """A sequence of activities a case follows: per report, or on a schedule (monthly recap)."""
 
@@ -202,6 +250,7 @@ class Flow:
     intake: tuple[Field, ...] = ()
     title_field: str | None = None
     ends: tuple[End, ...] = ()
+    recap: Recap = Recap()  # a scheduled flow's report: what its figures are broken down by
 
 
 @dataclass(frozen=True)
@@ -231,6 +280,7 @@ class Sop:
     version: str = ""  # sha256 of the source text: the version a case records
     source_path: str = ""
     migration: Migration | None = None  # how older versions' running cases move to this one
+    due_soon: DueSoon | None = None  # the SOP-wide "due soon" threshold; None: runner.deadlines.DEFAULT_DUE_SOON
     _index: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -13,6 +13,8 @@ from .cases import (
     startable_flows, track,
 )
 from .inbox import CaseRow, browse, for_information, page_number, waiting
+from .inbox import escalated, waiting_counts
+from .inbox_deadlines import parse_filter as deadline_filter_of
 from .integrity import check_database
 from .publishing import current_sops, last_good_versions, publish, publish_all
 from .schedule import PeriodFigures, period_figures, tick
@@ -24,4 +26,5 @@ __all__ = [
     "open_runtime", "current_sops", "page_number", "perform_step", "period_figures", "public_flow", "public_flows", "publish", "publish_all",
     "start_case", "startable_flow", "startable_flows", "tick", "track", "units", "waiting",
     "check_password", "end_sessions", "session_token", "set_active", "user_for_session",
+    "deadline_filter_of", "escalated", "waiting_counts",
 ]

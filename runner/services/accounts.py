@@ -11,13 +11,14 @@ disabling an account does the same.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import logging
 import re
 from importlib import resources
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..access import Actor
@@ -64,8 +65,16 @@ def check_password(password: str, username: str) -> None:
         raise InvalidInput("that password is on the list of the most common passwords; choose another")
 
 
-def actor_for(user: User) -> Actor:
-    return Actor(user.id, user.full_name or user.username, user.role_ids, user.unit_id, admin=bool(user.is_admin))
+def actor_for(user: User, now: dt.datetime | None = None) -> Actor:
+    """The Actor of ``user`` at ``now``: their own roles and unit, plus the roles delegated to them
+    right now (Plt/Plh, each in its unit; see ``services.delegations``), read through the session
+    the user was loaded in (none for a detached user: no delegations)."""
+    from .delegations import delegated_to  # delegations uses this module's helpers
+
+    session = object_session(user)
+    delegated = delegated_to(session, user.id, now) if session is not None and user.id is not None else ()
+    return Actor(user.id, user.full_name or user.username, user.role_ids, user.unit_id, admin=bool(user.is_admin),
+                 delegated=delegated)
 
 
 def normalise_username(text: str | None) -> str:

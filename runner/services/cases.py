@@ -16,10 +16,10 @@ import hashlib
 import logging
 import secrets
 import time
-from dataclasses import dataclass
-from typing import Any, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Mapping
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -28,7 +28,7 @@ from .. import access
 from ..access import Actor
 from ..definition import Activity, Action, End, Field, Flow, Sop, Text, display, joined
 from ..engine import Engine, Step
-from ..errors import CaseMovedOn, NotAllowed, NotFound, StorageError
+from ..errors import CaseMovedOn, NotAllowed, NotFound, StepOnHold, StorageError
 from ..logs import event
 from ..registry import Registry
 from ..forms import has_control_chars
@@ -36,6 +36,10 @@ from ..privacy import ANONYMOUS_KEY, CONFIDENTIAL_KEY, MASK, Privacy, with_flags
 from ..store import Case, HistoryEntry, violates
 from .accounts import units as unit_names
 from .publishing import current_row, current_sops, engine_of_row
+
+if TYPE_CHECKING:
+    from ..deadlines import DeadlineState
+    from .step_times import StepTime
 
 log = logging.getLogger(__name__)
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read over the phone
@@ -134,7 +138,7 @@ def start_case(
         definition=definition, sop_id=sop.id, flow=flow.id, state=step.target, unit_id=None,
         tracking_code=(code or new_tracking_code()) if flow.schedule is None else None, title=title[:300],
         data=values, period=period, created_at=now, updated_at=now, due_at=step.due_at,
-        due_advisory=step.due_advisory, closed_at=None,
+        due_advisory=step.due_advisory, closed_at=None, escalate_at=step.escalate_at,
     )
     try:
         with session.begin_nested():  # a lost race on the tracking code leaves the transaction usable
@@ -204,13 +208,19 @@ def perform_step(
     if expected_version is not None and case.version != expected_version:
         event(log, "step.conflict", logging.WARNING, **fields, reason="stale form")
         raise CaseMovedOn(_moved_on_message(session, engine.sop, case))
+    if case.paused_at is not None and open_step is not None:  # on hold (services.pauses): resume first
+        event(log, "step.refused", logging.WARNING, **fields, roles=",".join(sorted(actor.roles)),
+              unit=actor.unit or "-", reason="on hold")
+        raise StepOnHold(f"step {open_step.no} is on hold; resume it before acting on it")
     try:
         step = engine.perform(case.state, case.unit_id, actor, action_id, raw, now, unit_names(session))
     except NotAllowed as exc:
         event(log, "step.refused", logging.WARNING, **fields, roles=",".join(sorted(actor.roles)),
               unit=actor.unit or "-", reason=str(exc))
         raise
-    _apply(session, case, step, actor, now, _privacy_change(step, case, raw))
+    acting = access.acting_delegation(engine.sop, step.acting_role, actor, case.unit_id)
+    _apply(session, case, step, actor, now, _privacy_change(step, case, raw),
+           worked=_worked_minutes(session, engine.sop, case, now), acting=acting, sop=engine.sop)
     try:
         session.flush()
     except StaleDataError:
@@ -253,16 +263,31 @@ def _privacy_change(step: Step, case: Case, raw: Mapping[str, Any]) -> Privacy |
     return new if new != Privacy.of(case.data) else None
 
 
+def _worked_minutes(session: Session, sop: Sop, case: Case, now: dt.datetime) -> int:
+    """Working minutes since the case's previous history entry, on its version's calendar: stored
+    with the step so the monthly recap aggregates step times in SQL (constant time per step)."""
+    previous = session.scalar(select(func.max(HistoryEntry.at)).where(HistoryEntry.case_id == case.id))
+    return max(0, sop.calendar.working_minutes_between(previous or case.created_at, now))
+
+
 def _apply(session: Session, case: Case, step: Step, actor: Actor, now: dt.datetime,
-           privacy: Privacy | None = None) -> None:
+           privacy: Privacy | None = None, *, worked: int | None = None,
+           acting: access.Delegated | None = None, sop: Sop | None = None) -> None:
     recorded = dict(step.values)
     if privacy is not None:  # the history says what was set or lifted, both flags explicitly
         recorded.update({ANONYMOUS_KEY: privacy.anonymous, CONFIDENTIAL_KEY: privacy.confidential})
+    if acting is not None:  # a Plt/Plh: the entry names the holder too (or the role nobody holds)
+        recorded[ACTING_KEY] = acting.kind
     history = HistoryEntry(
         case_id=case.id, seq=case.version + 1, at=now, user_id=actor.user_id, actor_name=actor.name,
         role=step.acting_role, unit_id=actor.unit, activity=step.activity.id, action=step.action.id,
         from_state=step.source, to_state=step.target, data=recorded, due_at=case.due_at,
+        worked_minutes=worked,
     )
+    if acting is not None:
+        role = sop.role(step.acting_role) if sop is not None else None
+        history.on_behalf_of = (acting.on_behalf_of or (display(role.name) if role else step.acting_role))[:200]
+        history.unit_id = acting.unit or actor.unit
     data = dict(case.data)
     data.update({k: v for k, v in step.values.items() if v is not None})
     if privacy is not None:
@@ -272,6 +297,7 @@ def _apply(session: Session, case: Case, step: Step, actor: Actor, now: dt.datet
     case.unit_id = step.unit
     case.due_at = step.due_at
     case.due_advisory = step.due_advisory
+    case.escalate_at = step.escalate_at
     case.updated_at = now
     case.closed_at = now if step.finished else None
     session.add(history)
@@ -286,6 +312,12 @@ def _moved_on_message(session: Session, sop: Sop, case: Case) -> str:
 
 
 MIGRATED = "__migrated"  # the history action of a move between versions (written by services.revisions)
+ACTING_KEY = "_acting_as"  # in a history entry's data: "plt" or "plh" when a delegate acted
+_ACTING_TITLES = {"plt": "Plt.", "plh": "Plh."}
+ESCALATED = "__escalated"  # the history action recording an escalation (written by services.schedule)
+ESCALATE_TO_KEY = "_escalate_to"  # in an ESCALATED entry's data: the role ids told
+PAUSED, RESUMED = "__paused", "__resumed"  # history actions of a step put on / taken off hold (services.pauses)
+PAUSE_REASON_KEY, PAUSE_NOTE_KEY, REMAINING_KEY = "_pause_reason", "_pause_note", "_remaining_minutes"
 
 
 # -- reading --------------------------------------------------------------------------------------
@@ -305,6 +337,13 @@ class HistoryItem:
     privacy: Privacy | None  # the anonim / rahasia flags this entry set (or lifted), if any
     # (from, to) short version hashes when this entry moved the case to a revision (revisions.MIGRATED)
     migrated: tuple[str, str] | None = None
+    # A Plt/Plh acted: whom for (the holder's name, or the role's), and "Plt." or "Plh."
+    on_behalf_of: str | None = None
+    acting_as: str | None = None
+    # ("paused" or "resumed", the reason's label, staff note) for an entry of services.pauses
+    pause: tuple[str, Text | str, str] | None = None
+    # The role names an escalation entry (ESCALATED, written by ``sop tick``) told
+    escalated_to: tuple[Text | str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -329,6 +368,10 @@ class CaseView:
     required_by: Mapping[str, tuple[Text, ...]]  # field id -> labels of the open actions requiring it
     common_fields: tuple[Field, ...]  # collected whichever open action is taken: shown first
     action_groups: tuple[tuple[Action, tuple[Field, ...]], ...]  # each action with its own fields
+    # Working time each step took against its limit, by history seq, and the case's total (step_times).
+    step_times: Mapping[int, StepTime] = field(default_factory=dict)
+    time_total: StepTime | None = None
+    deadline: DeadlineState | None = None  # the open step's (runner.deadlines.state_of)
 
     @property
     def can_act(self) -> bool:
@@ -359,14 +402,23 @@ def case_view(session: Session, registry: Registry, case_id: int, actor: Actor,
         title=MASK if flow.title_field in hidden else case_title(sop, case),
         unit_name=units.get(case.unit_id) if case.unit_id else None, units=units,
         overdue=is_overdue(case, now),
-        remaining_minutes=(sop.calendar.working_minutes_between(now, case.due_at)
-                           if case.due_at is not None and case.closed_at is None else None),
+        remaining_minutes=case.remaining_minutes if case.paused_at is not None else
+        (sop.calendar.working_minutes_between(now, case.due_at)
+         if case.due_at is not None and case.closed_at is None else None),
         performers=tuple(r.name for r in (sop.role(rid) for rid in activity.performers) if r is not None)
         if activity else (),
         required_by={f.id: labels for f in (activity.fields if activity else ())
                      if (labels := tuple(a.label for a in actions if f.id in a.requires))},
-        **_form_layout(activity, actions),
+        **_form_layout(activity, actions), **_times(sop, case, entries, now),
     )
+
+
+def _times(sop: Sop, case: Case, entries: list[HistoryEntry], now: dt.datetime) -> dict[str, Any]:
+    from .. import deadlines
+    from .step_times import step_times  # imports this module
+
+    per_step, total = step_times(sop, entries)
+    return {"step_times": per_step, "time_total": total, "deadline": deadlines.of_case(sop, case, now)}
 
 
 def _form_layout(activity: Activity | None, actions: tuple[Action, ...]) -> dict[str, Any]:
@@ -385,7 +437,9 @@ def _form_layout(activity: Activity | None, actions: tuple[Action, ...]) -> dict
 
 
 def is_overdue(case: Case, now: dt.datetime) -> bool:
-    return case.closed_at is None and case.due_at is not None and not case.due_advisory and case.due_at < now
+    """A step on hold is never overdue: its clock stopped (services.pauses)."""
+    return case.closed_at is None and case.paused_at is None and case.due_at is not None and \
+        not case.due_advisory and case.due_at < now
 
 
 def _history_item(sop: Sop, e: HistoryEntry, units: Mapping[str, str],
@@ -412,7 +466,22 @@ def _history_item(sop: Sop, e: HistoryEntry, units: Mapping[str, str],
         privacy=Privacy.of(data) if ANONYMOUS_KEY in data or CONFIDENTIAL_KEY in data else None,
         migrated=(str(data.get("_from_version", ""))[:12], str(data.get("_to_version", ""))[:12])
         if e.action == MIGRATED else None,
+        on_behalf_of=e.on_behalf_of or None,
+        acting_as=_ACTING_TITLES.get(str(data.get(ACTING_KEY, "plh"))) if e.on_behalf_of else None,
+        pause=_pause_entry(activity, e.action, data),
+        escalated_to=tuple(r.name if (r := sop.role(str(rid))) else str(rid) for rid in data.get(ESCALATE_TO_KEY, ()))
+        if e.action == ESCALATED else (),
     )
+
+
+def _pause_entry(activity: Activity | None, action: str | None, data: Mapping[str, Any]) -> \
+        tuple[str, Text | str, str] | None:
+    if action not in (PAUSED, RESUMED):
+        return None
+    reason_id = str(data.get(PAUSE_REASON_KEY, ""))
+    reason = activity.pause_reason(reason_id) if activity is not None else None
+    return ("paused" if action == PAUSED else "resumed", reason.label if reason else reason_id,
+            str(data.get(PAUSE_NOTE_KEY, "")))
 
 
 @dataclass(frozen=True)
@@ -443,6 +512,7 @@ class PublicView:
     answers: tuple[tuple[Field, Any], ...]
     timezone: str
     confidential: bool
+    on_hold: Text | str | None = None  # the pause reason's label while the step waits (services.pauses)
 
 
 def public_status(sop: Sop, state: str) -> Text:
@@ -481,7 +551,17 @@ def track(session: Session, registry: Registry, code: str) -> PublicView:
         status=public_status(sop, case.state), confidential=confidential,
         finished=end is not None, public_message=end.public_message if end else Text(""), created_at=case.created_at,
         closed_at=case.closed_at, steps=tuple(steps), answers=answers, timezone=sop.calendar.timezone,
+        on_hold=_public_pause(sop, case),
     )
+
+
+def _public_pause(sop: Sop, case: Case) -> Text | str | None:
+    """Why the report waits, in the definition's words for the reporter (never a staff note)."""
+    if case.paused_at is None:
+        return None
+    activity = sop.activity(case.state)
+    reason = activity.pause_reason(case.pause_reason) if activity is not None else None
+    return reason.label if reason is not None else Text("")  # empty: a generic "on hold"
 
 
 def startable_flows(session: Session, registry: Registry, actor: Actor) -> list[tuple[Sop, Flow]]:

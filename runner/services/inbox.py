@@ -15,15 +15,17 @@ from dataclasses import dataclass
 from sqlalchemy import Select, not_, select
 from sqlalchemy.orm import Session
 
-from .. import access
+from .. import access, deadlines
 from ..access import Actor
 from ..definition import Sop, Text
 from ..errors import NotFound
+from ..deadlines import DeadlineState
 from ..privacy import MASK, Privacy
 from ..registry import Registry
 from ..store import Case
 from .accounts import units as unit_names
 from .cases import case_title, engine_of, is_overdue, utcnow
+from .inbox_deadlines import deadline_counts, deadline_filter
 from .publishing import stored_versions
 
 
@@ -59,6 +61,8 @@ class CaseRow:
     tracking_code: str | None
     timezone: str
     remaining_minutes: int | None  # working minutes until due (negative when late)
+    deadline: DeadlineState = DeadlineState.NONE  # see runner.deadlines.state_of
+    escalated: bool = False  # escalated to this actor (access.is_escalated)
 
 
 def _title(sop: Sop, case: Case, actor: Actor) -> Text | str:
@@ -82,19 +86,49 @@ def _rows(session: Session, registry: Registry, stmt: Select[Case], now: dt.date
             created_at=case.created_at, due_at=case.due_at, due_advisory=case.due_advisory,
             overdue=is_overdue(case, now), closed=case.closed_at is not None, tracking_code=case.tracking_code,
             timezone=sop.calendar.timezone,
-            remaining_minutes=(sop.calendar.working_minutes_between(now, case.due_at)
-                               if case.due_at is not None and case.closed_at is None else None),
+            remaining_minutes=case.remaining_minutes if case.paused_at is not None else  # clock stopped
+            (sop.calendar.working_minutes_between(now, case.due_at)
+             if case.due_at is not None and case.closed_at is None else None),
+            deadline=deadlines.of_case(sop, case, now),
+            escalated=case.closed_at is None and access.is_escalated(
+                sop, case.state, actor, case.unit_id, case.escalate_at, case.paused_at is not None, now),
         ))
     return rows
 
 
 def waiting(session: Session, registry: Registry, actor: Actor, *, limit: int = 200,
-            now: dt.datetime | None = None) -> list[CaseRow]:
-    """Open cases whose current step this actor may perform, most urgent first."""
+            now: dt.datetime | None = None, deadline: DeadlineState | None = None) -> list[CaseRow]:
+    """Open cases whose current step this actor may perform, most urgent first; only those in the
+    ``deadline`` state when one is given (``?tenggat=``)."""
+    now = now or utcnow()
     versions = list(stored_versions(session, registry))
-    stmt = (select(Case).where(Case.closed_at.is_(None), access.waiting_criteria(versions, actor))
-            .order_by(Case.due_at.is_(None), Case.due_at, Case.id).limit(limit))
-    return _rows(session, registry, stmt, now or utcnow(), actor)
+    where = access.waiting_criteria(versions, actor)
+    stmt = select(Case).where(Case.closed_at.is_(None), where)
+    if deadline is not None:
+        stmt = stmt.where(deadline_filter(deadline, deadline_counts(session, versions, where, now), now))
+    stmt = stmt.order_by(Case.due_at.is_(None), Case.due_at, Case.id).limit(limit)
+    return _rows(session, registry, stmt, now, actor)
+
+
+def waiting_counts(session: Session, registry: Registry, actor: Actor,
+                   now: dt.datetime | None = None) -> dict[DeadlineState, int]:
+    """How many of the cases waiting for this actor are in each deadline state (for the filter)."""
+    versions = list(stored_versions(session, registry))
+    counts = deadline_counts(session, versions, access.waiting_criteria(versions, actor), now or utcnow())
+    return {state: counts.count(state) for state in deadlines.FILTERABLE}
+
+
+def escalated(session: Session, registry: Registry, actor: Actor, *, limit: int = 200,
+              now: dt.datetime | None = None) -> list[CaseRow]:
+    """Open cases escalated to one of this actor's roles (overdue long enough at a step naming the
+    role in ``escalate_to``), longest overdue first — derived from stored times at query time. Cases
+    the actor may act on are left to ``waiting``, whose rows carry the same ``escalated`` mark."""
+    now = now or utcnow()
+    versions = list(stored_versions(session, registry))
+    stmt = (select(Case).where(access.escalated_criteria(versions, actor, now),
+                               not_(access.waiting_criteria(versions, actor)))  # those are listed already
+            .order_by(Case.escalate_at, Case.id).limit(limit))
+    return _rows(session, registry, stmt, now, actor)
 
 
 def for_information(session: Session, registry: Registry, actor: Actor, *, limit: int = 50,

@@ -7,6 +7,7 @@ seconds at a million cases. The story every case must tell:
 * its ``state`` is where its last history row led;
 * it is closed exactly when that state is an end of its definition, and the state exists there;
 * no history row belongs to a case that does not exist;
+* a case is on hold exactly when its last pause or resume row is a pause, and only while open;
 * a case moved to another version of its SOP (a ``__migrated`` history row) runs on the version its
   last move named, of the same SOP.
 """
@@ -72,12 +73,37 @@ def check_database(session: Session, registry: Registry) -> list[str]:
             problems.append(f"case {case_id}: is open at '{state}' but marked closed")
 
     problems.extend(_migrations(session))
+    problems.extend(_pauses(session))
 
     orphans = session.execute(
         select(HistoryEntry.case_id, func.count()).outerjoin(Case, Case.id == HistoryEntry.case_id)
         .where(Case.id.is_(None)).group_by(HistoryEntry.case_id).order_by(HistoryEntry.case_id)).all()
     for case_id, n in orphans:
         problems.append(f"history: {n} row(s) belong to case {case_id}, which does not exist")
+    return problems
+
+
+def _pauses(session: Session) -> list[str]:
+    """A step on hold (``services.pauses``): a case is paused exactly when its last pause or resume
+    row is a pause, and only an open case can be. One query over the cases ever paused."""
+    from .cases import PAUSED, RESUMED
+
+    marks = (select(HistoryEntry.case_id, func.max(HistoryEntry.seq).label("seq"))
+             .where(HistoryEntry.action.in_((PAUSED, RESUMED))).group_by(HistoryEntry.case_id).subquery())
+    last = aliased(HistoryEntry)
+    rows = session.execute(
+        select(Case.id, Case.paused_at.is_not(None), Case.closed_at.is_not(None), last.action)
+        .outerjoin(marks, marks.c.case_id == Case.id)
+        .outerjoin(last, and_(last.case_id == Case.id, last.seq == marks.c.seq))
+        .where(or_(Case.paused_at.is_not(None), marks.c.seq.is_not(None))).order_by(Case.id)).all()
+    problems = []
+    for case_id, paused, closed, action in rows:
+        if paused and closed:
+            problems.append(f"case {case_id}: is closed but marked on hold")
+        elif paused and action != PAUSED:
+            problems.append(f"case {case_id}: is on hold but its history has no pause after its last resumption")
+        elif not paused and action == PAUSED and not closed:
+            problems.append(f"case {case_id}: its history put it on hold, but the case is not marked on hold")
     return problems
 
 

@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from .. import deadlines
 from ..definition import Sop, load_text
 from ..engine import Engine
 from ..errors import InvalidInput, RevisionRefused, StorageError
@@ -37,6 +38,7 @@ from ..logs import event
 from ..registry import Registry
 from ..store import Case, Definition, HistoryEntry, violates
 from .cases import MIGRATED as MIGRATED  # re-exported: the action name belongs to this module's moves
+from .cases import ESCALATED
 from .publishing import current_sops
 from .publishing import publish as store_version
 
@@ -285,7 +287,8 @@ def _entered_at(session: Session, case: Case) -> dt.datetime:
     """When the case entered the step it waits at: its last history entry that was not a move
     between versions (a move does not restart the clock)."""
     at = session.scalar(select(HistoryEntry.at).where(
-        HistoryEntry.case_id == case.id, or_(HistoryEntry.action.is_(None), HistoryEntry.action != MIGRATED))
+        HistoryEntry.case_id == case.id,
+        or_(HistoryEntry.action.is_(None), HistoryEntry.action.not_in((MIGRATED, ESCALATED))))
         .order_by(HistoryEntry.seq.desc()).limit(1))
     return at or case.updated_at
 
@@ -310,6 +313,7 @@ def _apply_move(session: Session, registry: Registry, case: Case, row: Definitio
     case.data = data
     case.due_at = due_at
     case.due_advisory = advisory
+    case.escalate_at = deadlines.escalate_at(sop, target, due_at, advisory)
     case.updated_at = now
 
 
