@@ -16,18 +16,18 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask.blueprints import BlueprintSetupState
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from markupsafe import Markup
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import BuildError
 from werkzeug.wrappers.response import Response as BaseResponse
 
-from runner.access import may_administer
 from runner.diagram import diagram, graphviz_available
 from runner.errors import DefinitionError, InvalidInput
 from runner.services import drafts, versions
 
 from . import db
+from .auth import admins_only
 from .staff import _Id
 
 log = logging.getLogger(__name__)
@@ -57,14 +57,9 @@ def _editor_limits(endpoint: str | None, _values: dict[str, Any] | None) -> None
         request.max_form_memory_size = FORM_FIELD_LIMIT
 
 
-@bp.before_request
-@login_required
-def _require_admin() -> tuple[str, int] | None:
-    if may_administer(current_user.actor):
-        return None
-    return render_template("error.html", title=_("Administrators only"), message=_(
-        "These pages publish SOP versions and are open to administrators only. Your account does not "
-        "have the administrator capability; nothing was changed.")), 403
+admins_only(bp, lambda: _(
+    "These pages publish SOP versions and are open to administrators only. Your account does not "
+    "have the administrator capability; nothing was changed."))
 
 
 @bp.route("/")

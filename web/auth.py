@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Callable
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
@@ -91,3 +92,16 @@ def language(lang: str):
         session["lang"] = lang
     target = request.form.get("next")
     return redirect(_safe_next(target) if target else url_for("public.home"))
+
+
+def admins_only(blueprint: Blueprint, explanation: Callable[[], str]) -> None:
+    """Every page of ``blueprint`` is for accounts with the admin capability (the access policy's
+    ``may_administer``): anyone else signed in gets a plain 403 page with ``explanation()`` (a
+    translated text, built per request), and the signed-out the sign-in page."""
+
+    @blueprint.before_request
+    @login_required
+    def _require_admin() -> tuple[str, int] | None:
+        if may_administer(current_user.actor):
+            return None
+        return render_template("error.html", title=_("Administrators only"), message=explanation()), 403

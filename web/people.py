@@ -13,24 +13,19 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers.response import Response as BaseResponse
 
-from runner.access import may_administer
 from runner.definition import Text
 from runner.errors import InvalidInput, NotFound
 from runner.services import delegations, people
 
 from . import db
+from .auth import admins_only
 
 bp = Blueprint("people", __name__, url_prefix="/admin/orang")
 View = str | BaseResponse | tuple[str, int]
 
 
-@bp.before_request
-@login_required
-def _require_admin() -> tuple[str, int] | None:
-    if may_administer(current_user.actor):
-        return None
-    return render_template("error.html", title=_("Administrators only"), message=_(
-        "These pages manage units and accounts and are open to administrators only. Nothing was changed.")), 403
+admins_only(bp, lambda: _(
+    "These pages manage units and accounts and are open to administrators only. Nothing was changed."))
 
 
 def _form(name: str, limit: int = 1000) -> str:
