@@ -111,6 +111,30 @@ def app(db_url, seeded):
 
 
 @pytest.fixture
+def citizen(app):
+    """A visitor without an account (the public pages)."""
+    from web_helpers import Visitor
+
+    return Visitor(app)
+
+
+@pytest.fixture
+def staff(app):
+    """staff('kadis') -> a Visitor already signed in as that demo user (one per username)."""
+    from web_helpers import Visitor
+
+    made = {}
+
+    def get(username: str):
+        if username not in made:
+            made[username] = Visitor(app)
+            made[username].login(username)
+        return made[username]
+
+    return get
+
+
+@pytest.fixture
 def actor(factory, seeded):
     """actor('kadis') -> the engine Actor of that demo account."""
 

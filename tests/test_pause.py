@@ -15,7 +15,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 from web_helpers import (
-    Visitor,
     advance,
     case_id_for_code,
     case_row,
@@ -158,24 +157,6 @@ def test_refusals(factory, registry, actor):
 
 
 # -- through the web --------------------------------------------------------------------------------
-@pytest.fixture
-def citizen(app):
-    return Visitor(app)
-
-
-@pytest.fixture
-def staff(app):
-    made: dict[str, Visitor] = {}
-
-    def get(username: str) -> Visitor:
-        if username not in made:
-            made[username] = Visitor(app)
-            made[username].login(username)
-        return made[username]
-
-    return get
-
-
 @pytest.fixture
 def report_at(citizen, factory, registry, actor):
     def make(step: int) -> tuple[int, str]:

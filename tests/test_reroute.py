@@ -9,7 +9,6 @@ import re
 import pytest
 from conftest import REPORT
 from web_helpers import (
-    Visitor,
     advance,
     case_id_for_code,
     case_row,
@@ -21,24 +20,6 @@ from runner import services
 
 PUBLIC_FORM = "/lapor/laporisp4n/pengaduan"
 REASON = "Sekolah tersebut dikelola Dinas Pendidikan dan Kebudayaan, bukan Dinas Kesehatan."
-
-
-@pytest.fixture
-def citizen(app):
-    return Visitor(app)
-
-
-@pytest.fixture
-def staff(app):
-    made: dict[str, Visitor] = {}
-
-    def get(username: str) -> Visitor:
-        if username not in made:
-            made[username] = Visitor(app)
-            made[username].login(username)
-        return made[username]
-
-    return get
 
 
 @pytest.fixture

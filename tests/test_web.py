@@ -38,26 +38,6 @@ def app(db_url, seeded):
     dispose(app)
 
 
-@pytest.fixture
-def citizen(app):
-    return Visitor(app)
-
-
-@pytest.fixture
-def staff(app):
-    """staff('kadis') -> a Visitor already signed in as that demo user."""
-    made = {}
-
-    def get(username: str) -> Visitor:
-        if username not in made:
-            v = Visitor(app)
-            v.login(username)
-            made[username] = v
-        return made[username]
-
-    return get
-
-
 def file_report(visitor: Visitor, report: dict = REPORT) -> str:
     """Submit the public form; return the tracking code shown on the page it redirects to."""
     r = visitor.submit(PUBLIC_FORM, report, control="nonce")

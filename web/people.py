@@ -164,13 +164,18 @@ def delegate() -> View:
 
 @bp.route("/delegasi/<int:delegation_id>/cabut", methods=["POST"])
 def revoke(delegation_id: int) -> View:
+    _revoke(delegation_id)
+    return _back(_form("next_user", 100) or None)
+
+
+def _revoke(delegation_id: int) -> None:
+    """Revoke for the current user (the service decides whether they may), saying what happened."""
     try:
         with db.transaction() as s:
             delegations.revoke(s, delegation_id, current_user.actor)
         flash(_("Delegation %(id)d revoked: it has ended.", id=delegation_id))
     except (InvalidInput, NotFound) as exc:
         _refused(exc)
-    return _back(_form("next_user", 100) or None)
 
 
 # -- a holder lends their own role (no admin capability needed) --------------------------------------
@@ -218,10 +223,5 @@ def _scoped(role: str) -> bool:
 
 @acting_bp.route("/<int:delegation_id>/cabut", methods=["POST"])
 def revoke_own(delegation_id: int) -> View:
-    try:
-        with db.transaction() as s:
-            delegations.revoke(s, delegation_id, current_user.actor)
-        flash(_("Delegation %(id)d revoked: it has ended.", id=delegation_id))
-    except (InvalidInput, NotFound) as exc:
-        _refused(exc)
+    _revoke(delegation_id)
     return redirect(url_for("acting.mine"))
