@@ -42,7 +42,7 @@ def test_migrations_go_down_and_up_again(db_engine):
         command.upgrade(alembic_config(connection=conn), "head")
     assert diff(db_engine) == []
     with db_engine.connect() as conn:  # every migration, the trigger and index ones included, ran
-        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0007"
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0012"
 
 
 def definition(at: dt.datetime, version: str = "v1") -> Definition:
