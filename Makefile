@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: install run serve test typecheck test-postgres test-browser bench translations clean
+.PHONY: install run serve test typecheck test-postgres test-browser bench bench-quick translations clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,9 +16,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## make run: demo start — SQLite under instance/, every SOP loaded, demo accounts printed, demo cases
+## make run: demo start — SQLite under instance/, every SOP loaded, demo accounts printed, demo cases,
+## then six months of seeded cases (sop seed-demo: adds nothing the second time)
 run: install
 	$(BIN)/sop demo --cases
+	$(BIN)/sop seed-demo --months 6 --cases 600
 	@echo "Open http://$(HOST):$(PORT)/"
 	$(BIN)/flask --app web run --host $(HOST) --port $(PORT)
 
@@ -41,9 +43,15 @@ test-postgres: install
 test-browser: install
 	$(BIN)/python -m pytest -m browser
 
+## make bench: every performance target, full sizes (BENCH_POSTGRES=URL adds PostgreSQL; minutes to hours)
 bench: install
 	$(BIN)/pip install --quiet -e '.[bench]'
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/all.py
+
+## make bench-quick: the same scripts at tiny sizes (CI runs it so they never rot; figures meaningless)
+bench-quick: install
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/all.py --quick
 
 ## make translations: re-extract UI strings and recompile catalogs after editing templates
 translations: install

@@ -23,6 +23,9 @@ machines are shared and absolute times drift. Run: `make bench` (or `.venv/bin/p
             1,000 open cases all about three years overdue vs 1,000 fresh ones due within the next
             hours: 1.0 = old cases cost no more per row (deadline states are constant time).
 
+The targets of the performance issue (one script each, `make bench`) are bench/all.py; this
+script keeps the finer diagnostics above.
+
 Run one part only with its name: `.venv/bin/python bench/run.py overdue`.
 """
 
@@ -66,33 +69,10 @@ def bench_load() -> tuple[float, float]:
 
 
 def bench_engine() -> tuple[float, float]:
-    sop = load_text(LAPOR.read_text(encoding="utf-8"))
-    engine = Engine(sop)
-    kadis = Actor(1, "k", frozenset({"kadis"}))
-    now = dt.datetime(2026, 11, 30, 3, 0, tzinfo=dt.timezone.utc)
-    units = {"dinkes": "Dinas Kesehatan"}
-    form = {"opd_tujuan": "dinkes", "isi_disposisi": "Segera ditindaklanjuti"}
+    """Seconds per call of our engine step and of the bare trigger (see bench/engine.py)."""
+    from engine import bare_trigger, engine_step
 
-    def ours():
-        engine.perform("disposisi_pimpinan", None, kadis, "teruskan", form, now, units)
-
-    from transitions import Machine
-
-    class Token:
-        def __init__(self) -> None:
-            self.state = "disposisi_pimpinan"
-
-    bare = Machine(model=None, states=[a.id for a in sop.activities] + ["terima_disposisi_x"], initial="input_laporan",
-                   auto_transitions=False, send_event=True)
-    bare.add_transition("go", "disposisi_pimpinan", "terima_disposisi",
-                        conditions=[lambda e: "kadis" in kadis.roles, lambda e: form.get("opd_tujuan") in units])
-    event = bare.events["go"]
-
-    def baseline():
-        token = Token()
-        if not event.trigger(token):
-            raise RuntimeError
-    return best(ours, number=2000), best(baseline, number=2000)
+    return best(engine_step(), number=2000), best(bare_trigger(), number=2000)
 
 
 def bench_overdue() -> tuple[float, float]:
@@ -117,38 +97,12 @@ def bench_due() -> tuple[float, float]:
 
 def bench_spiff() -> tuple[float, float] | None:
     """Seconds per step: SpiffWorkflow (restore, step, serialize) and ours; None without SpiffWorkflow."""
-    try:
-        from SpiffWorkflow.bpmn.parser import BpmnParser
-        from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
-        from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-        from SpiffWorkflow.util.task import TaskState
-    except ImportError:
+    from engine import engine_step, spiff_step
+
+    spiff = spiff_step()
+    if spiff is None:
         return None
-    parser = BpmnParser()
-    parser.add_bpmn_file(str(ROOT / "bench" / "laporisp4n.bpmn"))
-    workflow = BpmnWorkflow(parser.get_spec("laporisp4n"))
-    workflow.do_engine_steps()
-    for action in ("simpan", "valid", "sampaikan"):  # to step 4, as the engine benchmark
-        task = workflow.get_next_task(state=TaskState.READY, manual=True)
-        task.data["action"] = action
-        task.run()
-        workflow.do_engine_steps()
-    serializer = BpmnWorkflowSerializer()
-    stored = serializer.serialize_json(workflow)
-    form = {"opd_tujuan": "dinkes", "isi_disposisi": "Segera ditindaklanjuti"}
-
-    def spiff_step() -> str:
-        restored = serializer.deserialize_json(stored)
-        task = restored.get_next_task(state=TaskState.READY, manual=True)
-        if task.task_spec.bpmn_id != "disposisi_pimpinan":
-            raise RuntimeError(task.task_spec.bpmn_id)
-        task.data.update(form, action="teruskan")
-        task.run()
-        restored.do_engine_steps()
-        return serializer.serialize_json(restored)
-
-    ours, _ = bench_engine()
-    return best(spiff_step, number=50), ours
+    return best(spiff, number=50), best(engine_step(), number=2000)
 
 
 def make_db(n_cases: int, tmp: Path):
