@@ -30,7 +30,6 @@ neither see nor act through them, and the inbox, the engine and the case page ag
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -66,10 +65,19 @@ class Actor:
     admin: bool = False
     # Roles delegated to this account right now, each with its own unit (see ``Delegated``).
     delegated: tuple[Delegated, ...] = ()
+    # Own roles held in a unit other than ``unit``, as (role, unit) (``user_roles.unit_id``).
+    role_units: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def public(cls, role: str, name: str = "") -> "Actor":
         return cls(None, name, frozenset({role}), None)
+
+    def unit_for(self, role_id: str) -> str | None:
+        """The unit the actor holds their own ``role_id`` in: the role's own unit, else the account's."""
+        for role, unit in self.role_units:
+            if role == role_id:
+                return unit
+        return self.unit
 
     def holds(self, role_id: str) -> bool:
         """Whether the actor has ``role_id``, as their own or delegated to them."""
@@ -83,7 +91,7 @@ class Actor:
 @dataclass(frozen=True)
 class Scope:
     """Where one role (or several) of an actor reaches: every case of the SOP, or the cases of
-    some units. The generalisation of ``Reach`` to roles held in different units."""
+    some units (each of the actor's roles may be held in its own unit)."""
 
     everywhere: bool = False
     units: frozenset[str] = frozenset()
@@ -110,8 +118,8 @@ def role_scope(role: Role, actor: Actor) -> Scope:
     held = False
     if role.id in actor.roles:
         held = True
-        if actor.unit:
-            units.add(actor.unit)
+        if (own := actor.unit_for(role.id)) is not None:
+            units.add(own)
     for d in actor.delegated:
         if d.role == role.id:
             held = True
@@ -120,24 +128,6 @@ def role_scope(role: Role, actor: Actor) -> Scope:
     if not held:
         return NOWHERE
     return Scope(True) if not role.unit_scoped else Scope(False, frozenset(units))
-
-
-class Reach(enum.IntEnum):
-    """How far one of an actor's roles reaches in an SOP (ordered: more is wider)."""
-
-    NONE = 0
-    UNIT = 1  # cases assigned to the actor's unit
-    ALL = 2  # every case of the SOP
-
-
-def role_reach(role: Role, actor: Actor) -> Reach:
-    if role.unit_scoped:
-        return Reach.UNIT if actor.unit else Reach.NONE
-    return Reach.ALL
-
-
-def reaches(reach: Reach, actor: Actor, case_unit: str | None) -> bool:
-    return reach is Reach.ALL or (reach is Reach.UNIT and case_unit is not None and case_unit == actor.unit)
 
 
 # -- predicates ------------------------------------------------------------------------------------
@@ -157,7 +147,8 @@ def acting_delegation(sop: Sop, role_id: str, actor: Actor, case_unit: str | Non
     role = sop.role(role_id)
     if role is None:
         return None
-    if role_id in actor.roles and (not role.unit_scoped or (actor.unit is not None and actor.unit == case_unit)):
+    own = actor.unit_for(role_id)
+    if role_id in actor.roles and (not role.unit_scoped or (own is not None and own == case_unit)):
         return None
     for d in actor.delegated:
         if d.role == role_id and (not role.unit_scoped or (d.unit is not None and d.unit == case_unit)):
@@ -178,12 +169,6 @@ def view_scope(sop: Sop, actor: Actor) -> Scope:
         if role is not None and not role.external:
             out = out | role_scope(role, actor)
     return out
-
-
-def view_reach(sop: Sop, actor: Actor) -> Reach:
-    """The widest reach of the actor's internal roles in this SOP (``view_scope`` as a ``Reach``)."""
-    scope = view_scope(sop, actor)
-    return Reach.ALL if scope.everywhere else Reach.UNIT if scope.units else Reach.NONE
 
 
 def may_view(sop: Sop, state: str, actor: Actor, case_unit: str | None) -> bool:
@@ -238,10 +223,24 @@ def is_informed(sop: Sop, state: str, actor: Actor, case_unit: str | None) -> bo
 def refusal(sop: Sop, activity: Activity, case_unit: str | None, unit_name: str | None = None) -> NotAllowed:
     """Why ``activity`` was refused: who performs it, and for which unit when that matters."""
     roles = tuple(r.name for r in (sop.role(rid) for rid in activity.performers) if r is not None)
-    scoped = any((r := sop.role(rid)) is not None and r.unit_scoped for rid in activity.performers)
+    scoped = sop.performed_by_unit(activity)
     unit = (unit_name or case_unit) if scoped and case_unit else None
     where = f" of {unit}" if unit else (" of the unit the case is assigned to" if scoped else "")
     return NotAllowed(f"step {activity.no} is performed by {', '.join(map(str, roles))}{where}", roles=roles, unit=unit)
+
+
+def dashboard_roles(sop: Sop, actor: Actor) -> tuple[str, ...]:
+    """The roles named in the SOP's ``dashboard`` that ``actor`` holds (own or delegated), internal
+    only. Seeing the dashboard needs one; its figures still cover only the cases the actor may see
+    (``visible_criteria``), so a unit-scoped leader sees their unit's."""
+    if sop.dashboard is None:
+        return ()
+    return tuple(r for r in sop.dashboard.roles
+                 if actor.holds(r) and (role := sop.role(r)) is not None and not role.external)
+
+
+def may_see_dashboard(sop: Sop, actor: Actor | None) -> bool:
+    return actor is not None and actor.user_id is not None and bool(dashboard_roles(sop, actor))
 
 
 def may_administer(actor: Actor | None) -> bool:
@@ -353,7 +352,7 @@ def escalated_criteria(versions: Versions, actor: Actor, now: dt.datetime) -> Co
 
 
 __all__ = [
-    "escalated_criteria", "is_escalated",
-    "Actor", "Delegated", "Reach", "Scope", "acting_delegation", "acting_role", "role_scope", "view_scope", "informed_criteria", "is_informed", "may_act", "may_administer", "may_view", "public_role",
-    "reaches", "refusal", "role_reach", "sees_identity", "starting_role", "view_reach", "visible_criteria", "waiting_criteria",
+    "escalated_criteria", "is_escalated", "dashboard_roles", "may_see_dashboard",
+    "Actor", "Delegated", "Scope", "acting_delegation", "acting_role", "role_scope", "view_scope", "informed_criteria", "is_informed", "may_act", "may_administer", "may_view", "public_role",
+    "refusal", "sees_identity", "starting_role", "visible_criteria", "waiting_criteria",
 ]

@@ -304,6 +304,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_seed_demo(args: argparse.Namespace) -> int:
+    """Months of demo cases written in bulk (``services.seed_demo``) on the units and accounts of
+    ``sop demo``; nothing when the database holds seeded cases already, unless --force."""
+    from .services.seed_demo import seed_demo
+    from .store import transaction
+
+    runtime = _open(args, strict=True, migrate=True)
+    with transaction(runtime.factory) as session:
+        report = seed_demo(session, runtime.registry, months=args.months, cases=args.cases, seed=args.seed,
+                           force=args.force)
+    print(report.summary())
+    return 0
+
+
 def cmd_unit_add(args: argparse.Namespace) -> int:
     from .services import ensure_unit
     from .store import transaction
@@ -324,13 +338,23 @@ def cmd_user_add(args: argparse.Namespace) -> int:
         print("error: give at least one --role ROLE, or --admin for an account that only administers",
               file=sys.stderr)
         return 2
+    if args.email:
+        from .services.outbox import normalise_email
+
+        if normalise_email(args.email) is None:  # before asking for a password
+            print(f"error: --email '{args.email[:80]}' is not an email address", file=sys.stderr)
+            return 2
     runtime = _open(args)
     with runtime.factory() as session:  # the roles of the current versions (the database's)
         check_roles(session, runtime.registry, roles, args.unit)  # before asking for a password
     password = _settings().new_password or getpass.getpass(f"password for {args.username}: ")
     with transaction(runtime.factory) as session:
-        create_user(session, args.username, password, roles=roles, unit_id=args.unit,
-                    full_name=args.name or args.username, admin=args.admin)
+        user = create_user(session, args.username, password, roles=roles, unit_id=args.unit,
+                           full_name=args.name or args.username, admin=args.admin)
+        if args.email:
+            from .services.outbox import set_account_email
+
+            set_account_email(session, user, args.email)
     what = [f"role(s) {', '.join(roles)}"] if roles else []
     what += ["the admin capability (publishing SOPs)"] if args.admin else []
     print(f"user {args.username} created with {' and '.join(what)}")
@@ -360,6 +384,21 @@ def cmd_user_roles(args: argparse.Namespace) -> int:
         set_roles(session, runtime.registry, args.username, args.role or [], args.unit)
     print(f"user {args.username}: role(s) {', '.join(sorted(set(args.role or []))) or '-'}"
           f"{' in ' + args.unit if args.unit else ''}")
+    return 0
+
+
+def cmd_user_email(args: argparse.Namespace) -> int:
+    """`sop user email NAME [ADDRESS]`: where the account is told of new work and escalations
+    (no ADDRESS: none)."""
+    from .services.outbox import set_account_email
+    from .services.people import find_user
+    from .store import transaction
+
+    runtime = _open(args)
+    with transaction(runtime.factory) as session:
+        user = set_account_email(session, find_user(session, args.username), args.address)
+        name, email = user.username, user.email
+    print(f"user {name}: " + (f"email {email}" if email else "no email (no notices are sent to it)"))
     return 0
 
 
@@ -429,6 +468,39 @@ def cmd_delegate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_token(args: argparse.Namespace) -> int:
+    """`sop token create USERNAME [--name N] [--expires DATE]`, `sop token list USERNAME`,
+    `sop token revoke ID` (services.tokens): API tokens, the secret printed once."""
+    from .services import tokens
+    from .store import transaction
+
+    runtime = _open(args)
+    if args.token_command == "create":
+        expires = tokens.parse_expiry(args.expires)
+        with transaction(runtime.factory) as session:
+            made = tokens.create_token(session, args.username, args.name or "cli", expires_at=expires)
+        until = f", expires {made.info.expires_at:%Y-%m-%d %H:%M} UTC" if made.info.expires_at else ""
+        print(f"token {made.info.id} for {made.info.username} ({made.info.name}{until}). "
+              "The token (shown once; only its hash is stored):")
+        print(made.secret)
+        return 0
+    if args.token_command == "list":
+        with runtime.factory() as session:
+            rows = tokens.list_tokens(session, args.username)
+        for t in rows:
+            used = f"last used {t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never used"
+            until = f"expires {t.expires_at:%Y-%m-%d %H:%M}" if t.expires_at else "no expiry"
+            print(f"{t.id:>4}  {t.status():<8}  {t.prefix}…  {t.name}  (created {t.created_at:%Y-%m-%d %H:%M}, "
+                  f"{until}, {used}; UTC)")
+        if not rows:
+            print(f"no tokens for {args.username}")
+        return 0
+    with transaction(runtime.factory) as session:
+        info = tokens.revoke_token(session, args.id)
+    print(f"token {info.id} ({info.name}) of {info.username} revoked: it no longer works")
+    return 0
+
+
 def select_user(model: Any, username: str) -> Any:
     """The query for the account ``username`` (as a login reads it)."""
     from sqlalchemy import select
@@ -446,7 +518,8 @@ def cmd_check_db(args: argparse.Namespace) -> int:
     engine = make_engine(args.database or _settings().database_url)
     try:
         with session_factory(engine)() as session:
-            problems = check_database(session, Registry())  # stored versions only: what the cases run on
+            # stored versions only: what the cases run on; and the attached files (SOP_UPLOADS)
+            problems = check_database(session, Registry(), uploads=_settings().uploads_dir)
     finally:
         engine.dispose()
     for problem in problems:
@@ -467,6 +540,20 @@ def cmd_tick(args: argparse.Namespace) -> int:
     from .services.revisions import apply_due_migrations
 
     runtime = _open(args)
+    _tick_once(runtime)
+    return 0
+
+
+def _tick_once(runtime: "Runtime", quiet: bool = False) -> None:
+    """One round of `sop tick` (and of each `sop worker` loop): revisions that took effect, the
+    scheduled cases, escalations, then the outbox's due emails (each its own transaction)."""
+    import datetime as dt
+
+    from .services.escalations import record_escalations
+    from .services.revisions import apply_due_migrations
+    from .services.schedule import tick
+    from .store import transaction
+
     with transaction(runtime.factory) as session:  # revisions that took effect first: new cases start on them
         for done in apply_due_migrations(session, runtime.registry, dt.datetime.now(dt.timezone.utc)):
             print(f"version {done.version[:12]} took effect: {len(done.moved)} case(s) moved, "
@@ -475,13 +562,71 @@ def cmd_tick(args: argparse.Namespace) -> int:
         opened = tick(session, runtime.registry)
         for case in opened:
             print(f"opened case {case.id}: {case.title}")
-    if not opened:
+    if not opened and not quiet:
         print("nothing to open")
-    from .services.escalations import record_escalations
-
     with transaction(runtime.factory) as session:  # steps overdue long enough: one notice each, once
         for esc in record_escalations(session, runtime.registry):
             print(f"case {esc.case_id} escalated at '{esc.state}' to {', '.join(esc.roles)}")
+    _deliver_mail(runtime, quiet)
+
+
+def _deliver_mail(runtime: "Runtime", quiet: bool = False) -> None:
+    """The outbox's due messages over SOP_SMTP_URL; without it they wait (and tick says how many)."""
+    from .services import outbox
+
+    settings = _settings()
+    if not settings.smtp_url:
+        with runtime.factory() as session:
+            waiting = outbox.counts(session).get(outbox.PENDING, 0)
+        if waiting and not quiet:
+            print(f"{waiting} email(s) waiting: set SOP_SMTP_URL to deliver them")
+        return
+    done = outbox.deliver(runtime.factory, settings.smtp_url, sender=settings.mail_from,
+                          base_url=settings.public_url)
+    if done.sent or done.retried or done.failed or not quiet:
+        print(f"emails: {done.sent} sent, {done.retried} to retry, {done.failed} failed"
+              + (f" (stopped: {done.stopped})" if done.stopped else ""))
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """`sop worker [--interval S]`: `sop tick` every S seconds until SIGTERM or SIGINT; a round that
+    fails is logged and the next one runs (the database or the mail server may be back by then)."""
+    import logging
+    import signal
+    import threading
+
+    if args.interval <= 0:
+        print("error: --interval must be a positive number of seconds", file=sys.stderr)
+        return 2
+    runtime = _open(args)
+    smtp_url = _settings().smtp_url
+    if smtp_url:
+        from .services.outbox import check_sender, parse_smtp_url
+
+        parse_smtp_url(smtp_url)  # a wrong setting stops the worker at once, not every round
+        check_sender(_settings().mail_from)
+    stop = threading.Event()
+
+    def _stop(signum: int, _frame: object) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    log = logging.getLogger("runner.worker")
+    print(f"worker started: a round every {args.interval:g} s (SIGTERM or Ctrl-C stops it)", flush=True)
+    try:
+        while not stop.is_set():
+            try:
+                _tick_once(runtime, quiet=True)
+            except SopError as exc:
+                log.error("worker.round_failed error=%s", type(exc).__name__)
+            except Exception as exc:  # noqa: BLE001 - the next round may succeed; the worker stays up
+                log.error("worker.round_failed error=%s", type(exc).__name__, exc_info=True)
+            sys.stdout.flush()
+            stop.wait(args.interval)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print("worker stopped", flush=True)
     return 0
 
 
@@ -644,6 +789,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also open demo cases in every state of every SOP's flows (filled from the fields' examples)")
     p.set_defaults(func=cmd_demo)
 
+    p = with_db(sub.add_parser("seed-demo", help="fill the database with months of realistic demo cases in bulk "
+                                                 "(after `sop demo`; adds nothing when seeded cases exist)"))
+    p.add_argument("--months", type=int, default=6, help="spread the cases over the last N months (default 6)")
+    p.add_argument("--cases", type=int, default=600, help="how many cases (default 600)")
+    p.add_argument("--seed", type=int, default=1, help="random seed: the same seed gives the same data (default 1)")
+    p.add_argument("--force", action="store_true", help="add cases even when seeded ones are there already")
+    p.set_defaults(func=cmd_seed_demo)
+
     unit = sub.add_parser("unit", help="organisational units (OPD)")
     unitsub = unit.add_subparsers(dest="unit_command", required=True)
     p = with_db(unitsub.add_parser("add", help="add or rename a unit"))
@@ -655,12 +808,19 @@ def build_parser() -> argparse.ArgumentParser:
     usersub = user.add_subparsers(dest="user_command", required=True)
     p = with_db(usersub.add_parser("add", help="add an account (password asked, or $SOP_NEW_PASSWORD)"))
     p.add_argument("username")
-    p.add_argument("--role", action="append", help="role id; repeat for several (required unless --admin)")
+    p.add_argument("--role", action="append",
+                   help="role id, or ROLE@UNIT for a unit-scoped role held in its own unit; repeat for several "
+                        "(required unless --admin)")
     p.add_argument("--admin", action="store_true",
                    help="may publish SOP versions from the admin pages (an application capability, not an SOP role)")
     p.add_argument("--unit", help="unit id: required for unit-scoped roles, refused for the others")
     p.add_argument("--name", help="full name")
+    p.add_argument("--email", help="where the account is told of new work and escalations (see SOP_SMTP_URL)")
     p.set_defaults(func=cmd_user_add)
+    p = with_db(usersub.add_parser("email", help="set (or, without ADDRESS, remove) the email an account is told at"))
+    p.add_argument("username")
+    p.add_argument("address", nargs="?", default=None)
+    p.set_defaults(func=cmd_user_email)
     p = with_db(usersub.add_parser("disable", help="disable an account and end its sessions at once"))
     p.add_argument("username")
     p.set_defaults(func=cmd_user_active)
@@ -669,7 +829,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_user_active)
     p = with_db(usersub.add_parser("roles", help="set an account's roles (and unit), replacing the ones it had"))
     p.add_argument("username")
-    p.add_argument("--role", action="append", help="role id; repeat for several")
+    p.add_argument("--role", action="append",
+                   help="role id, or ROLE@UNIT for a unit-scoped role held in a unit other than --unit; repeat for several")
     p.add_argument("--unit", help="unit id: required for unit-scoped roles, refused for the others")
     p.set_defaults(func=cmd_user_roles)
     p = with_db(usersub.add_parser("password", help="set a new password (asked, or $SOP_NEW_PASSWORD) and end its sessions"))
@@ -696,12 +857,31 @@ def build_parser() -> argparse.ArgumentParser:
     rp = with_db(dsub.add_parser("revoke", help="end a delegation now"))
     rp.add_argument("id", type=int)
 
+    token = sub.add_parser("token", help="API tokens for the JSON API under /api/v1 (stored hashed)")
+    tokensub = token.add_subparsers(dest="token_command", required=True)
+    p = with_db(tokensub.add_parser("create", help="make a token for an account and print it once"))
+    p.add_argument("username")
+    p.add_argument("--name", help="what it is for, e.g. the script using it (default: cli)")
+    p.add_argument("--expires", metavar="DATE", help="last day it works (YYYY-MM-DD, UTC) or an ISO 8601 time; default: never")
+    p.set_defaults(func=cmd_token)
+    p = with_db(tokensub.add_parser("list", help="an account's tokens (never their secrets)"))
+    p.add_argument("username")
+    p.set_defaults(func=cmd_token)
+    p = with_db(tokensub.add_parser("revoke", help="revoke a token now (by the id `token list` shows)"))
+    p.add_argument("id", type=int)
+    p.set_defaults(func=cmd_token)
+
     p = sub.add_parser("check-db", help="check every case against its history and definition; OK or each problem")
     p.add_argument("--database", help="SQLAlchemy URL (default: $SOP_DATABASE_URL or sqlite:///instance/sop.db)")
     p.set_defaults(func=cmd_check_db)
 
-    p = with_db(sub.add_parser("tick", help="open the scheduled cases that are due and record escalations (run daily from cron)"))
+    p = with_db(sub.add_parser("tick", help="open the scheduled cases that are due, record escalations and send the "
+                                            "due emails (run from cron, or use `sop worker`)"))
     p.set_defaults(func=cmd_tick)
+    p = with_db(sub.add_parser("worker", help="run `sop tick` every --interval seconds until SIGTERM/SIGINT "
+                                              "(emails go out within one interval)"))
+    p.add_argument("--interval", type=float, default=60.0, help="seconds between rounds (default 60)")
+    p.set_defaults(func=cmd_worker)
 
     p = with_db(sub.add_parser("recap", help="write a month's recap (the recap case page's tables) as CSV or XLSX"))
     p.add_argument("month", help="the month, YYYY-MM (in the SOP's time zone)")

@@ -97,7 +97,8 @@ def threshold_minutes(soon: DueSoon, calendar: Calendar, now: dt.datetime, due_a
     return calendar.working_minutes_between(now, calendar.add(now, soon.duration))
 
 
-def escalate_at(sop: Sop, state: str, due_at: dt.datetime | None, advisory: bool) -> dt.datetime | None:
+def escalate_at(sop: Sop, state: str, due_at: dt.datetime | None, advisory: bool,
+                unit: str | None = None) -> dt.datetime | None:
     """When a step entered at ``state`` and due at ``due_at`` escalates, or None when it never does.
 
     Store it with the due time (``cases.escalate_at``) every time the due time is set or moved."""
@@ -105,13 +106,14 @@ def escalate_at(sop: Sop, state: str, due_at: dt.datetime | None, advisory: bool
     if activity is None or activity.escalation is None or due_at is None or advisory:
         return None
     after = activity.escalation.after
-    return sop.calendar.add(due_at, after) if after else due_at
+    return sop.calendar_at(state, unit).add(due_at, after) if after else due_at
 
 
 def of_case(sop: Sop, case: Case, now: dt.datetime) -> DeadlineState:
     """``state_of`` for a stored case: the step's clock started when the case last moved
     (``updated_at``), a paused case is "paused", a closed one has no deadline."""
-    return state_of(now=now, due_at=case.due_at, advisory=case.due_advisory, calendar=sop.calendar,
+    return state_of(now=now, due_at=case.due_at, advisory=case.due_advisory,
+                    calendar=sop.calendar_at(case.state, case.unit_id),
                     soon=due_soon_rule(sop, sop.activity(case.state)), started=case.updated_at,
                     paused=case.paused_at is not None, closed=case.closed_at is not None)
 
@@ -125,7 +127,8 @@ def soon_horizon(sop: Sop, now: dt.datetime) -> dt.datetime:
         span = rule.duration if rule.duration is not None else \
             (activity.time_limit.duration if activity.time_limit else Duration())
         days, minutes = max(days, span.days), max(minutes, span.minutes)
-    return sop.calendar.add(now, Duration(days + 1, minutes + 1))
+    span = Duration(days + 1, minutes + 1)  # the latest over the SOP's calendar and its units'
+    return max(c.add(now, span) for c in (sop.calendar, *(u for _, u in sop.calendar.units)))
 
 
 def late_minutes(calendar: Calendar, now: dt.datetime, due_at: dt.datetime | None) -> int:

@@ -169,10 +169,10 @@ class Engine:
         def after(event: EventData) -> None:
             move = cast(_Move, event.model)
             unit = move.values.get(action.assign_unit) if action.assign_unit else move.case_unit
-            due_at, advisory = self.due(move.state, move.now)
+            due_at, advisory = self.due(move.state, move.now, unit)
             move.result = Step(activity, action, activity.id, move.state, move.values, unit, due_at, advisory,
                                sop.is_end(move.state), move.role or "",
-                               deadlines.escalate_at(sop, move.state, due_at, advisory))
+                               deadlines.escalate_at(sop, move.state, due_at, advisory, unit))
 
         return after
 
@@ -187,11 +187,13 @@ class Engine:
         data = EventData(self.machine.get_state(move.state), event, self.machine, move, (), {})
         return any(all(c.check(data) for c in t.conditions) for t in event.transitions[move.state])
 
-    def due(self, state: str, started: dt.datetime) -> tuple[dt.datetime | None, bool]:
+    def due(self, state: str, started: dt.datetime, unit: str | None = None) -> tuple[dt.datetime | None, bool]:
+        """When the step at ``state`` entered at ``started`` is due, on its calendar (``Sop.calendar_at``)."""
         activity = self.sop.activity(state)
         if activity is None or activity.time_limit is None:
             return None, False
-        return self.sop.calendar.add(started, activity.time_limit.duration), activity.time_limit.advisory
+        calendar = self.sop.calendar_at(state, unit)
+        return calendar.add(started, activity.time_limit.duration), activity.time_limit.advisory
 
     # -- moves ------------------------------------------------------------------------------------
     def start(self, flow: Flow, actor: Actor | None, raw: Mapping[str, Any], now: dt.datetime) -> Opening:

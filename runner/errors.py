@@ -11,6 +11,7 @@
     │                              (a username, a password, an unknown role)
     ├── RevisionRefused            a revision would strand running cases (nothing was published)
     ├── CaseMovedOn                the case changed since the user loaded it (stale form, lost race)
+    │   └── AlreadyResponded       the reporter already responded to the answer (once only)
     ├── StorageError               the database refused a write for a reason other than a race
     │   └── ReadOnly               the database was opened read-only (a copy, a read-only mount):
     │                              nothing can be written, by design
@@ -97,6 +98,10 @@ class RevisionRefused(SopError):
 
 class CaseMovedOn(SopError):
     """The case is no longer where the user's form found it; nothing of theirs was written."""
+
+
+class AlreadyResponded(CaseMovedOn):
+    """The reporter's one response to the answer was already recorded (a second post, or a race)."""
 
 
 class StorageError(SopError):

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable, Mapping
 
-from .definition.model import Field
+from .definition.model import DEFAULT_ACCEPT, Field
 
 
 def N_(message: str) -> str:
@@ -40,7 +40,88 @@ MESSAGES = {
     "not_option": N_("Choose one of the options."),
     "not_unit": N_("Choose one of the listed units."),
     "control_chars": N_("Remove the invisible control characters from this text."),
+    "not_file": N_("Choose a file to attach."),
+    "too_many_files": N_("Attach at most %(max)s files."),
+    "file_too_large": N_("%(name)s is larger than %(max)s."),
+    "file_empty": N_("%(name)s is empty."),
+    "file_type": N_("%(name)s is not an accepted type of file (its content is %(found)s; accepted: %(accept)s)."),
 }
+
+# What a file field may accept (``accept`` in the YAML): the types the ``filetype`` package tells
+# from a file's first bytes, limited to documents and pictures a report or a letter is made of.
+# Archives, programs and scripts are never accepted, whatever their name says.
+KNOWN_TYPES = {
+    "image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF", "image/webp": "WebP", "image/tiff": "TIFF",
+    "image/bmp": "BMP", "image/heic": "HEIC", "image/avif": "AVIF",
+    "application/pdf": "PDF",
+    "application/msword": "Word (.doc)",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "Word (.docx)",
+    "application/vnd.ms-excel": "Excel (.xls)",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "Excel (.xlsx)",
+    "application/vnd.ms-powerpoint": "PowerPoint (.ppt)",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": "PowerPoint (.pptx)",
+    "application/vnd.oasis.opendocument.text": "OpenDocument text (.odt)",
+    "application/vnd.oasis.opendocument.spreadsheet": "OpenDocument spreadsheet (.ods)",
+    "application/vnd.oasis.opendocument.presentation": "OpenDocument presentation (.odp)",
+}
+MAX_NAME = 120  # characters of an original file name kept for display
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file as submitted: the name the sender's computer gave it (shown, never used as a path)
+    and its bytes. The web layer makes these from the request; nothing else of it reaches here."""
+
+    name: str
+    content: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class CleanFile:
+    """A submitted file that passed its field's checks, with the type its bytes show. Turned into a
+    stored attachment, in the step's own transaction, by ``services.attachments``."""
+
+    name: str  # sanitized for display
+    mime: str
+    content: bytes = field(repr=False)
+
+    @property
+    def size(self) -> int:
+        return len(self.content)
+
+
+def display_name(name: str) -> str:
+    """The sender's file name, safe to show: no directory part, no control characters, at most
+    ``MAX_NAME`` characters (keeping the extension). Never used to name anything on disk."""
+    base = re.split(r"[\\/]", name or "")[-1]
+    base = _ANY_CONTROL_RE.sub("", base)
+    base = " ".join(base.split()).strip(". ") or "lampiran"
+    if len(base) > MAX_NAME:
+        stem, dot, ext = base.rpartition(".")
+        base = (stem[: MAX_NAME - len(ext) - 1] + "." + ext) if dot and len(ext) <= 10 else base[:MAX_NAME]
+    return base
+
+
+def human_size(size: int) -> str:
+    """Bytes as a person reads them (1 KB = 1024 bytes, as file managers count)."""
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f}".rstrip("0").rstrip(".") + " MB"
+    if size >= 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size} B"
+
+
+def accepts(accept: Iterable[str], mime: str) -> bool:
+    """Whether ``mime`` is one of ``accept``'s types or families (``image/*``)."""
+    return any(kind == mime or (kind.endswith("/*") and mime.startswith(kind[:-1])) for kind in accept)
+
+
+def sniff(content: bytes) -> str | None:
+    """The MIME type the bytes show (``filetype`` reads their first 8 KB), or None."""
+    import filetype  # type: ignore[import-untyped]
+
+    kind = filetype.guess(content[:8192])
+    return str(kind.mime) if kind is not None else None
 
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE_RE = re.compile(r"^\+?[0-9 ()\-]{6,20}$")
@@ -86,6 +167,12 @@ def clean(
     extra = set(also_required)
     for f in fields:
         value = raw.get(f.id)
+        if f.type == "file":
+            try:
+                values[f.id] = _clean_files(f, value, required=f.required or f.id in extra)
+            except _Invalid as exc:
+                errors[f.id] = exc.error
+            continue
         if isinstance(value, (list, tuple)):
             value = value[-1] if value else None
         try:
@@ -98,6 +185,39 @@ def clean(
 class _Invalid(Exception):
     def __init__(self, code: str, **params: Any):
         self.error = FieldError(code, params)
+
+
+def _clean_files(f: Field, value: Any, *, required: bool) -> tuple[CleanFile, ...] | None:
+    """A file field: each file's type is what its bytes show (a PNG renamed .pdf is a PNG; an
+    EXE renamed .jpg is refused), each within ``max_size``, at most ``max_files`` of them."""
+    if value is None or value == "" or value == [] or value == ():
+        if required:
+            raise _Invalid("required")
+        return None
+    uploads = list(value) if isinstance(value, (list, tuple)) else [value]
+    if not all(isinstance(u, Upload) for u in uploads):
+        raise _Invalid("not_file")  # text posted where a file belongs: a hand-made request
+    limit = f.max_files or 1
+    if len(uploads) > limit:
+        raise _Invalid("too_many_files", max=limit)
+    accept = f.accept or DEFAULT_ACCEPT
+    cleaned = []
+    for upload in uploads:
+        name = display_name(upload.name)
+        if not upload.content:
+            raise _Invalid("file_empty", name=name)
+        if f.max_size is not None and len(upload.content) > f.max_size:
+            raise _Invalid("file_too_large", name=name, max=human_size(f.max_size))
+        mime = sniff(upload.content)
+        if mime is None or mime not in KNOWN_TYPES or not accepts(accept, mime):
+            raise _Invalid("file_type", name=name, found=KNOWN_TYPES.get(mime or "", mime or "unknown"),
+                           accept=", ".join(_accept_names(accept)))
+        cleaned.append(CleanFile(name, mime, upload.content))
+    return tuple(cleaned)
+
+
+def _accept_names(accept: Iterable[str]) -> list[str]:
+    return [KNOWN_TYPES.get(kind) or kind for kind in accept]
 
 
 def _clean_one(f: Field, value: Any, *, required: bool, units: Mapping[str, str]) -> Any:

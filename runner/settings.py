@@ -34,6 +34,13 @@ class Settings:
     ratelimit_storage: str = "memory://"  # Flask-Limiter storage URI; memory is per worker process
     limits: Mapping[str, str] = field(default_factory=dict)  # SOP_LIMIT_* set in the environment
     proxy_hops: int = 0  # reverse proxies in front whose X-Forwarded-For/-Proto are trusted
+    smtp_url: str | None = None  # where the outbox delivers email (runner.services.outbox); None: not delivered
+    mail_from: str = "sop-runner@localhost"  # the From address of every email
+    public_url: str | None = None  # the site's address as people reach it, for links in emails
+    # Where attached files are kept (outside the web root; back it up with the database), and the
+    # largest request a form carrying files may send (bytes; each field's own limits apply within it).
+    uploads: Path | None = None  # None: instance_path / "uploads"
+    upload_limit: int = 25 * 1024 * 1024
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> "Settings":
@@ -52,7 +59,26 @@ class Settings:
             ratelimit_storage=environ.get("SOP_RATELIMIT_STORAGE") or "memory://",
             limits={name: value for name in LIMIT_SETTINGS if (value := environ.get(name, "").strip())},
             proxy_hops=_hops(environ.get("SOP_PROXY_HOPS")),
+            smtp_url=environ.get("SOP_SMTP_URL", "").strip() or None,
+            mail_from=environ.get("SOP_MAIL_FROM", "").strip() or "sop-runner@localhost",
+            public_url=environ.get("SOP_PUBLIC_URL", "").strip().rstrip("/") or None,
+            uploads=Path(environ.get("SOP_UPLOADS") or instance / "uploads").resolve(),
+            upload_limit=_megabytes(environ.get("SOP_UPLOAD_LIMIT_MB")),
         )
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.uploads or self.instance_path / "uploads"
+
+
+def _megabytes(value: str | None) -> int:
+    text = (value or "").strip()
+    if not text:
+        return 25 * 1024 * 1024
+    if not re.fullmatch(r"[0-9]{1,4}", text) or int(text) < 1:
+        raise ConfigurationError(f"SOP_UPLOAD_LIMIT_MB={value!r} is not a whole number of megabytes",
+                                 hint="set it to the largest request with files to accept, in MB (default 25)")
+    return int(text) * 1024 * 1024
 
 
 def _hops(value: str | None) -> int:

@@ -80,7 +80,9 @@ def parse_start(text: str | None, sop: Sop) -> dt.datetime:
 
 
 def sample_value(f: Field, today: dt.date) -> Any:
-    """A value ``f`` accepts."""
+    """A value ``f`` accepts (None for a file field: a simulation attaches no files)."""
+    if f.type == "file":
+        return None
     if f.type == "checkbox":
         return "on"
     if f.type == "select":

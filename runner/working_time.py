@@ -32,9 +32,29 @@ class Interval:
     end: dt.time
 
 
+Week = tuple[tuple[Interval, ...], ...]  # the intervals of each weekday, Monday first
+
+
+@dataclass(frozen=True)
+class Period:
+    """A reduced (or extended) schedule for a date range, such as Ramadan's 32,5-hour week under
+    Perpres 21/2023: from ``start`` to ``end`` inclusive its week replaces the calendar's ``hours``
+    (holidays still apply). Dates, not a rule, because the dates are set each year by decree."""
+
+    name: str
+    start: dt.date
+    end: dt.date
+    hours: Week
+
+
 @dataclass(frozen=True)
 class Calendar:
-    """An office's working week in its own time zone."""
+    """An office's working week in its own time zone.
+
+    ``units`` holds the calendars of units (OPDs) that keep other hours than the SOP's, as
+    (unit id, calendar) pairs; ``for_unit`` picks one. A unit shares the SOP's time zone, so every
+    time a case shows reads the same way whichever unit holds it.
+    """
 
     timezone: str = "UTC"
     hours: tuple[tuple[Interval, ...], ...] = field(default_factory=lambda: tuple(() for _ in WEEKDAYS))
@@ -43,6 +63,8 @@ class Calendar:
     holiday_categories: tuple[str, ...] = ("public",)
     extra_holidays: tuple[dt.date, ...] = ()
     extra_working_days: tuple[dt.date, ...] = ()
+    periods: tuple[Period, ...] = ()
+    units: tuple[tuple[str, Calendar], ...] = ()
     # Lazily filled cumulative working time per day (see _WorkIndex); not part of equality or hash.
     _index: _WorkIndex = field(default_factory=lambda: _WorkIndex(), init=False, repr=False, compare=False,
                                hash=False)
@@ -63,7 +85,19 @@ class Calendar:
     def intervals_on(self, day: dt.date) -> tuple[Interval, ...]:
         if self.is_holiday(day):
             return ()
+        for period in self.periods:  # the loader refuses overlapping periods, so at most one matches
+            if period.start <= day <= period.end:
+                return period.hours[day.weekday()]
         return self.hours[day.weekday()]
+
+    def for_unit(self, unit_id: str | None) -> Calendar:
+        """The calendar a case held by ``unit_id`` counts its working time on: the unit's own when
+        the SOP gives it one, else this one."""
+        if unit_id is not None:
+            for unit, calendar in self.units:
+                if unit == unit_id:
+                    return calendar
+        return self
 
     def is_working_day(self, day: dt.date) -> bool:
         return bool(self.intervals_on(day))
@@ -87,8 +121,7 @@ class Calendar:
         day, clock = index.next_open(self, local.toordinal(), _micros(local))
         if duration.days:
             day = index.working_day_after(self, day, duration.days)
-            spans = index.year_of(self, day).spans_of(day)
-            clock = min(max(clock, spans[0][0]), spans[-1][1])
+            clock = _within(index.year_of(self, day).spans_of(day), clock)
         if duration.minutes:
             day, clock = index.moment_at(self, index.worked(self, day, clock) + duration.minutes * 60_000_000, day)
         naive = _DAY_ONE + dt.timedelta(days=day - 1, microseconds=clock)
@@ -111,6 +144,17 @@ class Calendar:
             return 0
         micros = self._index.worked_until(self, b) - self._index.worked_until(self, a)
         return int(dt.timedelta(microseconds=micros).total_seconds() // 60)
+
+
+def _within(spans: tuple[tuple[int, int], ...], clock: int) -> int:
+    """``clock`` moved into the day's working hours: to the opening if earlier, to the closing if
+    later, and out of a break back to the moment the break began (the same working time as the
+    reopening, and the earlier, stricter reading of "due by"): a due time never falls in a break."""
+    clock = min(max(clock, spans[0][0]), spans[-1][1])
+    for (_, end), (start, _) in zip(spans, spans[1:]):
+        if end < clock < start:
+            return end
+    return clock
 
 
 def _micros(t: dt.time | dt.datetime) -> int:

@@ -211,7 +211,7 @@ def test_inbox_case_page_and_history_in_the_readers_language(app, at_disposition
 
     case = page(kadis, f"/kasus/{case_id}")
     assert text_of(case, "case-step") == f"4. {word(step.name)}"
-    assert f"<h2>4. {word(step.name)}</h2>" in case
+    assert f'<h2 data-testid="case-step">4. {word(step.name)}</h2>' in case  # the step card names the step
     assert word(LAPOR_SOP.flow("pengaduan").name) in case
     history = text_of(case, "history")
     assert f"1. {word(done.name)}" in history and f"({word(admin.name)})" in history

@@ -35,7 +35,8 @@ def _value(f: Field, marker: str | None = None) -> str:
     if f.type in TEXT_TYPES:
         return marker or "isi"
     return {"select": f.options[0].value if f.options else "", "unit": UNIT, "number": str(int(f.min or 5)),
-            "date": "2026-11-30", "email": "a@contoh.go.id", "tel": "081234567", "checkbox": "on"}[f.type]
+            "date": "2026-11-30", "email": "a@contoh.go.id", "tel": "081234567", "checkbox": "on",
+            "file": ""}[f.type]  # a file input left empty (tests/test_attachments.py attaches files)
 
 
 def _username(sop: Sop, activity: Activity) -> str:

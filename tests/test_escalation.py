@@ -161,6 +161,27 @@ def test_a_step_entered_again_escalates_again(factory, registry, seeded, actor):
     assert len(notices) == 2 and len({n.key for n in notices}) == 2 and len(entries) == 2
 
 
+def test_a_case_from_before_escalate_at_existed_escalates_after_one_tick(factory, registry, seeded, actor):
+    """A step entered before migration 0007 has no stored escalate_at: the first tick fills it in
+    (without moving the case's version, so check-db stays clean) and records the escalation once."""
+    from runner.services.escalations import backfill_escalate_at
+    from runner.services.integrity import check_database
+
+    case_id = _start(factory, registry, LONG_AGO)
+    _walk(factory, registry, actor, case_id, 5, LONG_AGO)
+    stored = _row(factory, case_id)
+    with transaction(factory) as s:
+        s.execute(update(Case).where(Case.id == case_id).values(escalate_at=None))
+    with transaction(factory) as s:
+        assert [e.case_id for e in record_escalations(s, registry)] == [case_id]
+    row = _row(factory, case_id)
+    assert row.escalate_at == stored.escalate_at
+    with transaction(factory) as s:
+        assert backfill_escalate_at(s, registry) == 0 and record_escalations(s, registry) == []
+        assert check_database(s, registry) == []
+    assert len(_escalations(factory, case_id)[0]) == 1
+
+
 def test_a_paused_or_closed_case_never_escalates(factory, registry, seeded, actor):
     paused = _start(factory, registry, LONG_AGO)
     _walk(factory, registry, actor, paused, 5, LONG_AGO)

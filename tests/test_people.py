@@ -229,3 +229,53 @@ def test_cli_user_roles_and_password(db_url, seeded, factory, monkeypatch, capsy
     with factory() as s:
         assert services.authenticate(s, "kasi", generated) is not None
         assert services.authenticate(s, "kasi", DEMO_PASSWORD) is None
+
+
+def test_one_person_holds_roles_each_in_its_own_unit(app, admin, factory, registry):
+    """Kasi keeps their agency role and also serves Dinkes as its OPD operator and Disdik as its
+    liaison (roles held in units of their own: ``role@unit``); the access policy reaches exactly those."""
+    from runner import access
+    from runner.services.accounts import actor_for
+    from runner.services.publishing import current_sops
+
+    r = admin.submit("/admin/orang/akun/kasi", {"role": ["kasi", "operator_opd", "pejabat_penghubung"],
+                                                 "unit_for.operator_opd": "dinkes",
+                                                 "unit_for.pejabat_penghubung": "disdik", "unit_id": ""},
+                     testid="roles-form", follow_redirects=True)
+    assert "saved" in _text(r)
+    page = _text(admin.get("/admin/orang/akun/kasi"))
+    assert 'name="unit_for.operator_opd"' in page and '<option value="dinkes" selected>' in page
+    overview = _text(admin.get("/admin/orang/"))
+    assert "operator_opd@dinkes" in overview and "pejabat_penghubung@disdik" in overview
+    with factory() as s:
+        user = s.scalar(select(User).where(User.username == "kasi"))
+        assert user.role_units == (("operator_opd", "dinkes"), ("pejabat_penghubung", "disdik"))
+        actor = actor_for(user)
+        sop = current_sops(s, registry)["laporisp4n"]
+    by_role = {rid: next(a for a in sop.activities if a.performers == (rid,))
+               for rid in ("operator_opd", "pejabat_penghubung")}
+    assert access.acting_role(sop, by_role["operator_opd"], actor, "dinkes") == "operator_opd"
+    assert access.acting_role(sop, by_role["operator_opd"], actor, "disdik") is None
+    assert access.acting_role(sop, by_role["pejabat_penghubung"], actor, "disdik") == "pejabat_penghubung"
+    assert access.acting_role(sop, by_role["pejabat_penghubung"], actor, "dinkes") is None
+    assert access.view_scope(sop, actor).everywhere  # kasi is agency staff: sees every case anyway
+
+
+def test_roles_in_their_own_units_are_checked(factory, registry, seeded):
+    with transaction(factory) as s:
+        with pytest.raises(InvalidInput, match="not scoped to a unit"):
+            people.set_roles(s, registry, "kabid", ["kabid@dinkes"])
+        with pytest.raises(NotFound, match="no unit 'mars'"):
+            people.set_roles(s, registry, "kabid", ["operator_opd@mars"])
+        with pytest.raises(InvalidInput, match="twice"):
+            people.set_roles(s, registry, "kabid", ["operator_opd@dinkes", "operator_opd@disdik"])
+        user = people.set_roles(s, registry, "kabid", ["kabid", "operator_opd@dinkes"])  # no account unit needed
+        assert (user.unit_id, user.role_units) == (None, (("operator_opd", "dinkes"),))
+
+
+def test_cli_gives_a_role_in_its_own_unit(db_url, seeded, factory, capsys):
+    base = ["--database", db_url]
+    assert main(["user", "roles", "kasi", "--role", "kasi", "--role", "operator_opd@disdik", *base]) == 0
+    assert _user(factory, "kasi").role_ids == {"kasi", "operator_opd"}
+    with factory() as s:
+        assert s.scalar(select(User).where(User.username == "kasi")).role_units == (("operator_opd", "disdik"),)

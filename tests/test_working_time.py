@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
+from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -10,7 +12,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from runner.definition import load_file
+from runner.definition import load_file, load_text
 from runner.durations import Duration, parse
 from runner.working_time import Calendar, parse_interval
 
@@ -44,7 +46,9 @@ def add(start: dt.datetime, limit: str) -> dt.datetime:
 
 
 def test_calendar_is_the_one_the_lapor_definition_builds():
-    assert load_file(LAPOR).calendar == CAL
+    lapor = load_file(LAPOR).calendar
+    assert replace(lapor, periods=()) == CAL  # the weekly hours and holidays; Ramadan's week below
+    assert [p.name for p in lapor.periods] == ["Ramadan 1448 H"]
 
 
 def test_the_holiday_dates_used_below_exist():
@@ -282,7 +286,8 @@ def test_working_minutes_between_matches_the_walk_across_holidays():
 
 # -- the indexed Calendar.add against the interval-by-interval walk it replaced --------------------
 def _walk_add(cal: Calendar, start: dt.datetime, duration: Duration) -> dt.datetime:
-    """The implementation before the cumulative index: steps day by day and interval by interval."""
+    """The implementation before the cumulative index: steps day by day and interval by interval
+    (with the rule, added since, that a day never ends in a break)."""
     zone = cal.zone
 
     def at(day, t):
@@ -307,6 +312,9 @@ def _walk_add(cal: Calendar, start: dt.datetime, duration: Duration) -> dt.datet
                 day += dt.timedelta(days=1)
         ivs = cal.intervals_on(day)
         local = min(max(at(day, local.time()), at(day, ivs[0].start)), at(day, ivs[-1].end))
+        for before, after in zip(ivs, ivs[1:]):  # in a break: back to where the break began
+            if at(day, before.end) < local < at(day, after.start):
+                local = at(day, before.end)
     remaining = dt.timedelta(minutes=duration.minutes)
     while remaining > dt.timedelta(0):
         local = next_open(local)
@@ -345,3 +353,119 @@ def test_add_matches_the_walk_across_year_ends_and_holidays():
             for duration in (Duration(minutes=450), Duration(days=10), Duration(days=30, minutes=90),
                              Duration(minutes=450 * 300)):
                 assert cal.add(start, duration) == _walk_add(cal, start, duration)
+
+
+# -- schedules for date ranges (Ramadan) and calendars of units --------------------------------------
+RAMADAN = load_file(LAPOR).calendar  # Ramadan 1448 H: 2027-02-08 to 2027-03-09, 32,5 hours a week
+
+
+def test_ramadan_week_is_32_and_a_half_hours_from_eight():
+    monday = dt.date(2027, 2, 15)
+    week = [RAMADAN.intervals_on(monday + dt.timedelta(days=k)) for k in range(7)]
+    assert week[0][0].start == dt.time(8, 0)
+    minutes = sum((dt.datetime.combine(monday, iv.end) - dt.datetime.combine(monday, iv.start)).seconds // 60
+                  for day in week for iv in day)
+    assert minutes == 32 * 60 + 30
+    # weeks outside the period keep the ordinary 37,5 hours
+    before = RAMADAN.working_minutes_between(wib(2027, 1, 25, 0), wib(2027, 2, 1, 0))  # no holiday that week
+    assert before == 37 * 60 + 30
+
+
+def test_a_limit_counts_ramadan_hours_inside_the_period_and_ordinary_hours_after():
+    # Monday in Ramadan: 08:00-12:00 and 12:30-15:00 is 6,5 hours; the eighth hour is Tuesday 09:00
+    assert RAMADAN.add(wib(2027, 2, 15, 8, 0), parse("7,5 jam")) == wib(2027, 2, 16, 9, 0)
+    # a step started at 15:30 in Ramadan (after closing) counts from Tuesday 08:00
+    assert RAMADAN.add(wib(2027, 2, 15, 15, 30), parse("1 jam")) == wib(2027, 2, 16, 9, 0)
+    # ordinary hours again after the period (and after the Idul Fitri holidays of 9-15 March)
+    assert RAMADAN.add(wib(2027, 3, 16, 7, 30), parse("1 jam")) == wib(2027, 3, 16, 8, 30)
+
+
+def test_a_unit_calendar_counts_only_while_the_unit_holds_the_step(tmp_path):
+    text = Path(LAPOR).read_text(encoding="utf-8").replace(
+        "  periods:", "  units:\n    dinkes:\n      hours:\n        sat: [\"08:00-12:00\"]\n"
+        "      holidays:\n        extra: [2026-12-07]\n  periods:", 1)
+    sop = load_text(text, "lapor-units.yaml")
+    opd = sop.calendar.for_unit("dinkes")
+    assert opd is not sop.calendar and sop.calendar.for_unit("disdik") is sop.calendar
+    assert opd.intervals_on(dt.date(2026, 12, 5)) == (parse_interval("08:00-12:00"),)  # its Saturday desk
+    assert opd.is_holiday(dt.date(2026, 12, 7)) and not sop.calendar.is_holiday(dt.date(2026, 12, 7))
+    assert opd.is_holiday(dt.date(2026, 12, 25))  # the SOP's national holidays still apply to the unit
+    assert opd.periods == sop.calendar.periods  # not given: inherited
+    unit_step = next(a for a in sop.activities if sop.performed_by_unit(a))
+    agency_step = next(a for a in sop.activities if not sop.performed_by_unit(a))
+    assert sop.calendar_at(unit_step.id, "dinkes") is opd
+    assert sop.calendar_at(agency_step.id, "dinkes") is sop.calendar  # the agency's desk keeps its hours
+    assert sop.calendar_at(unit_step.id, None) is sop.calendar
+
+
+def test_a_unit_step_is_due_on_the_unit_calendar(tmp_path):
+    from runner.engine import Engine
+
+    text = Path(LAPOR).read_text(encoding="utf-8").replace(
+        "  periods:", "  units:\n    dinkes:\n      hours:\n        sat: [\"08:00-12:00\"]\n  periods:", 1)
+    sop = load_text(text, "lapor-units.yaml")
+    engine = Engine(sop)
+    unit_step = next(a for a in sop.activities if sop.performed_by_unit(a) and a.time_limit is not None)
+    friday_close = wib(2026, 12, 4, 16, 30)
+    mine, _ = engine.due(unit_step.id, friday_close, "dinkes")
+    theirs, _ = engine.due(unit_step.id, friday_close, "disdik")
+    assert mine < theirs  # Dinkes works Saturday morning, so its step is due sooner
+    assert mine == sop.calendar.for_unit("dinkes").add(friday_close, unit_step.time_limit.duration)
+
+
+_ANY_START = st.datetimes(min_value=dt.datetime(2024, 1, 1), max_value=dt.datetime(2027, 12, 31),
+                          timezones=st.sampled_from([WIB, UTC]))
+
+
+
+def _uniform_week_calendar() -> Calendar:
+    """Every working day the same hours, so whole days add up exactly (see the days property)."""
+    day = (parse_interval("08:00-12:00"), parse_interval("13:00-16:00"))
+    return Calendar(timezone="Asia/Pontianak", hours=(day,) * 5 + ((), ()), holiday_country="ID",
+                    holiday_categories=("public", "government"), extra_holidays=(dt.date(2026, 12, 1),),
+                    extra_working_days=(dt.date(2026, 12, 26),))
+
+
+_UNIFORM = _uniform_week_calendar()
+
+
+@settings(max_examples=200, deadline=None)
+@given(_ANY_START, st.integers(0, 4000), st.integers(0, 4000), st.sampled_from(["ramadan", "uniform"]))
+def test_adding_a_then_b_minutes_is_adding_a_plus_b(start, a, b, which):
+    cal = RAMADAN if which == "ramadan" else _UNIFORM
+    assert cal.add(cal.add(start, Duration(minutes=a)), Duration(minutes=b)) == \
+        cal.add(start, Duration(minutes=a + b))
+
+
+@settings(max_examples=200, deadline=None)
+@given(_ANY_START, st.integers(0, 40), st.integers(0, 40))
+def test_adding_a_then_b_days_is_adding_a_plus_b_when_days_are_alike(start, a, b):
+    """Whole days keep the clock; a shorter day (Ramadan, the LAPOR Friday) clamps it at closing,
+    so there Fri 16:15 + 1 day + 1 day is Tue 16:00 while + 2 days is Tue 16:15: the property
+    holds where every working day has the same hours."""
+    cal = _UNIFORM
+    assert cal.add(cal.add(start, Duration(days=a)), Duration(days=b)) == cal.add(start, Duration(days=a + b))
+
+
+@settings(max_examples=200, deadline=None)
+@given(_ANY_START, st.builds(Duration, days=st.integers(0, 30), minutes=st.integers(0, 5000)),
+       st.sampled_from(["ramadan", "uniform"]))
+def test_a_due_time_never_falls_in_a_break_or_a_holiday(start, duration, which):
+    cal = RAMADAN if which == "ramadan" else _UNIFORM
+    due = cal.add(start, duration).astimezone(WIB)
+    day = due.date()
+    assert cal.intervals_on(day), f"{due} is on a day off"
+    assert any(dt.datetime.combine(day, iv.start, tzinfo=WIB) <= due <= dt.datetime.combine(day, iv.end, tzinfo=WIB)
+               for iv in cal.intervals_on(day)), f"{due} is outside the day's hours"
+
+
+@settings(max_examples=200, deadline=None)
+@given(_ANY_START, st.integers(0, 6000), st.sampled_from(["ramadan", "uniform"]))
+def test_working_minutes_between_a_start_and_its_due_time_is_the_duration(start, minutes, which):
+    cal = RAMADAN if which == "ramadan" else _UNIFORM
+    assert cal.working_minutes_between(start, cal.add(start, Duration(minutes=minutes))) == minutes
+
+
+def test_a_day_that_ends_in_a_break_is_due_when_the_break_begins():
+    # LAPOR: Thursday 11:45 + 1 day lands in Friday's 11:30-13:00 break: due at 11:30, not in the break
+    assert CAL.add(wib(2026, 12, 3, 11, 45), parse("1 hari")) == wib(2026, 12, 4, 11, 30)

@@ -47,6 +47,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=CSRF_TIME_LIMIT,
         RATELIMIT_STORAGE_URI=settings.ratelimit_storage,
         SOP_PROXY_HOPS=settings.proxy_hops,
+        SOP_UPLOADS=str(settings.uploads_dir),  # attached files (web/attachments.py)
+        SOP_UPLOAD_LIMIT=settings.upload_limit,
     )
     app.config.from_mapping(dict(settings.limits))  # SOP_LIMIT_* from the environment
     if test_config:
@@ -54,7 +56,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(Path(app.instance_path))
 
-    from . import db, i18n, requests
+    from . import a11y, db, i18n, requests
 
     requests.init_app(app)
     try:
@@ -63,6 +65,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         log.error("startup.failed: SOP Runner cannot start:\n%s", exc)
         raise
     i18n.init_app(app)
+    a11y.init_app(app)  # autofocus on the first invalid field, the error summary's links
 
     from flask_wtf.csrf import CSRFProtect
 
@@ -87,7 +90,22 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(people.bp)
     app.register_blueprint(people.acting_bp)
 
-    from . import abuse
+    from . import attachments  # after staff: its addresses use the `id` converter staff registers
+
+    attachments.init_app(app)
+    app.register_blueprint(attachments.bp)
+
+    from . import api, tokens_page  # the JSON API under /api/v1 (its OpenAPI at /api/openapi.json)
+
+    api.init_app(app)
+    app.register_blueprint(tokens_page.bp)
+
+    from . import citizens, dashboard  # the reporter's response and public list; the leaders' dashboard
+
+    app.register_blueprint(citizens.bp)
+    app.register_blueprint(dashboard.bp)
+
+    from . import abuse  # after the API: its report and tracking endpoints share the pages' limits
 
     abuse.init_app(app)
     hops = int(app.config.get("SOP_PROXY_HOPS") or 0)

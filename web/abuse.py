@@ -8,7 +8,13 @@
   normalises it (stripped, lower case), so neither the storage nor a log holds what was typed.
 * The public report form (``public.submit``, POST only): reports filed per address (by default 3 a
   minute, 10 an hour) and, looser, every post (30 an hour), so invalid posts cannot flood either.
-* The tracking page (``public.track``): 60 lookups a minute per address.
+* The tracking page (``public.track``): 60 lookups a minute per address; the public list of
+  answered reports (``citizens.reports``) and the reporter's file downloads
+  (``attachments.public_download``, which take a tracking code too) share that budget.
+* The reporter's response to an answer (``citizens.respond``, POST only): limited like the report
+  form, with counters of its own.
+* The JSON API's report and tracking endpoints (``web/api.py``) share the two limits above: the
+  counters are per address, not per door. Its refusals are 429 problem documents.
 
 Every refusal is a 429 page in the visitor's language that says how long to wait, with a
 ``Retry-After`` header; a refused sign-in is logged as ``login.throttled`` with the account id (or
@@ -48,7 +54,7 @@ from runner.errors import ConfigurationError
 from runner.logs import event
 from runner.services.accounts import normalise_username, user_id_for
 
-from . import db
+from . import db, problems
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +124,10 @@ def _on_breach(limit: RequestLimit) -> None:
 def _too_many(_e: Exception) -> Response:
     info: dict[str, Any] = g.get("sop_throttled") or {"reset": time.time() + 60, "by": set()}
     wait = max(1, math.ceil(info["reset"] - time.time()))
+    if problems.wants_problem():  # the JSON API: a problem document, the same Retry-After
+        event(log, "request.throttled", logging.WARNING, endpoint=request.endpoint or "-", retry_after=wait)
+        return problems.problem(429, f"Too many requests from this address; try again in {wait} seconds.",
+                                kind="too-many-requests", headers={"Retry-After": str(wait)})
     how_long = wait_text(wait)
     if request.endpoint == "auth.login":
         try:
@@ -150,6 +160,10 @@ def _too_many(_e: Exception) -> Response:
     return response
 
 
+def _api_token_holder() -> bool:
+    return request.blueprint == "api" and "Authorization" in request.headers
+
+
 def _check(app: Flask, key: str) -> str:
     value = str(app.config.get(key) or "")
     try:
@@ -180,8 +194,8 @@ def init_app(app: Flask) -> Limiter:
     def failed(response: Response) -> bool:
         return response.status_code == 401
 
-    def filed(response: Response) -> bool:
-        return response.status_code in (302, 303)
+    def filed(response: Response) -> bool:  # the page redirects to the receipt; the API answers 201
+        return response.status_code in (201, 302, 303)
 
     def wrap(endpoint: str, *route_limits: RouteLimit) -> None:
         view: Any = app.view_functions[endpoint]
@@ -192,10 +206,29 @@ def init_app(app: Flask) -> Limiter:
     wrap("auth.login",
          limiter.limit(limits["SOP_LIMIT_LOGIN_ACCOUNT"], key_func=account_key, methods=["POST"], deduct_when=failed),
          limiter.limit(limits["SOP_LIMIT_LOGIN_ADDRESS"], key_func=address_key, methods=["POST"], deduct_when=failed))
-    wrap("public.submit",
-         limiter.limit(limits["SOP_LIMIT_REPORT"], methods=["POST"], deduct_when=filed, scope="filed"),
-         limiter.limit(limits["SOP_LIMIT_REPORT_POSTS"], methods=["POST"], scope="posts"))
-    wrap("public.track", limiter.limit(limits["SOP_LIMIT_TRACK"]))
+    # Shared limits: the JSON API's report and tracking endpoints (web/api.py) count against the same
+    # budgets per address as the pages, whichever door a client uses.
+    # A request with an API token is an account's, as on the staff pages (not limited); a token that
+    # is not valid is answered 401 before anything is filed.
+    report = (limiter.shared_limit(limits["SOP_LIMIT_REPORT"], scope="report-filed", methods=["POST"],
+                                   deduct_when=filed, exempt_when=_api_token_holder),
+              limiter.shared_limit(limits["SOP_LIMIT_REPORT_POSTS"], scope="report-posts", methods=["POST"],
+                                   exempt_when=_api_token_holder))
+    track = limiter.shared_limit(limits["SOP_LIMIT_TRACK"], scope="track")
+    for endpoint in ("public.submit", "api.submit_report"):
+        if endpoint in app.view_functions:
+            wrap(endpoint, *report)
+    for endpoint in ("public.track", "api.track", "attachments.public_download"):  # each tries a code
+        if endpoint in app.view_functions:
+            wrap(endpoint, track)
+    # The reporter's response to an answer (web/citizens.py) is limited like the report form, with
+    # counters of its own; the public list of answered reports shares the tracking page's budget.
+    if "citizens.respond" in app.view_functions:
+        wrap("citizens.respond",
+             limiter.limit(limits["SOP_LIMIT_REPORT"], methods=["POST"], deduct_when=filed, scope="response-filed"),
+             limiter.limit(limits["SOP_LIMIT_REPORT_POSTS"], methods=["POST"], scope="response-posts"))
+    if "citizens.reports" in app.view_functions:
+        wrap("citizens.reports", track)
     app.register_error_handler(429, _too_many)
     app.extensions["sop_limiter"] = limiter
     return limiter

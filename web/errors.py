@@ -7,6 +7,7 @@ pages. Errors the runner logs itself (refusals, conflicts) are not logged twice;
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import Flask, render_template, request
 from flask_babel import gettext as _
@@ -16,11 +17,15 @@ from runner.errors import (
     CaseMovedOn, InvalidInput, NotAllowed, NotFound, ReadOnly, StorageError, StoredVersionError,
 )
 
+from . import problems
+
 log = logging.getLogger(__name__)
 
 
 def init_app(app: Flask) -> None:
-    def page(status: int, title: str, message: str) -> tuple[str, int]:
+    def page(status: int, title: str, message: str, allow: Any = None) -> Any:
+        if problems.wants_problem():  # under /api/ (no API handler saw it: no route, 405): RFC 9457
+            return problems.for_status(status, headers={"Allow": ", ".join(allow)} if allow else None)
         return render_template("error.html", title=title, message=message, status=status), status
 
     def not_found(_e: Exception) -> tuple[str, int]:
@@ -71,7 +76,8 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(400, lambda e: page(400, _("The form could not be read"),
                                                    _("Reload the page and submit the form again. Nothing was saved.")))
     app.register_error_handler(404, lambda e: page(404, _("Not found"), _("There is no page at this address.")))
-    app.register_error_handler(405, lambda e: page(405, _("Not allowed"), _("This address does not accept that request.")))
+    app.register_error_handler(405, lambda e: page(405, _("Not allowed"), _("This address does not accept that request."),
+                                                   allow=getattr(e, "valid_methods", None)))
     def too_large(_e: Exception) -> tuple[str, int]:
         if request.blueprint == "admin":  # the definition editor: say what the limit is
             from runner.yamlsource import MAX_BYTES
@@ -79,6 +85,14 @@ def init_app(app: Flask) -> None:
             return page(413, _("Too large"), _(
                 "The definition is larger than %(limit)s bytes, the most a definition may be. Nothing was saved.",
                 limit=f"{MAX_BYTES:,}"))
+        from .attachments import UPLOAD_ENDPOINTS
+
+        if request.endpoint in UPLOAD_ENDPOINTS:  # a form with files: say how much it may carry
+            limit = int(app.config.get("SOP_UPLOAD_LIMIT") or 0)
+            return page(413, _("Too large"), _(
+                "The files sent are larger than %(limit)s MB in all, the most one form may carry. Nothing was "
+                "saved. Go back, choose fewer or smaller files, and send the form again.",
+                limit=max(1, limit // (1024 * 1024))))
         return page(413, _("Too large"), _("The form sent is too large."))
 
     app.register_error_handler(413, too_large)

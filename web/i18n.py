@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
-from flask import Flask, session
+from flask import Flask, current_app, session
 from flask_babel import Babel, get_locale, gettext, ngettext
 
 from runner.definition.model import display
 from runner.forms import MESSAGES, FieldError
+from web.times import DEFAULT_ZONE, format_time, site_zone
 
 
 def select_locale() -> str:
@@ -25,10 +24,19 @@ def text(value, locale=None) -> str:
     return display(value, str(locale or get_locale()))
 
 
-def when(value: dt.datetime | None, tz: str = "UTC") -> str:
+def when(value: dt.datetime | None, tz: str | None = None) -> str:
+    """A moment in ``tz`` (the SOP's calendar zone) with its Indonesian name: '2 Des 2026 09.30 WIB'.
+    Without a zone (a version's publication, a delegation), the site's zone (``web.times``)."""
     if value is None:
         return ""
-    return format_datetime(value.astimezone(ZoneInfo(tz)), "EEE d MMM y HH:mm zzz", locale=str(get_locale()))
+    return format_time(value, tz or _site_zone(), str(get_locale()))
+
+
+def _site_zone() -> str:
+    runtime = current_app.extensions.get("sop")
+    if runtime is None:
+        return DEFAULT_ZONE
+    return site_zone(sop.calendar.timezone for sop in runtime.registry.current())
 
 
 def working_time(minutes: int | None) -> str:

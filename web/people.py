@@ -15,7 +15,7 @@ from werkzeug.wrappers.response import Response as BaseResponse
 
 from runner.definition import Text
 from runner.errors import InvalidInput, NotFound
-from runner.services import delegations, people
+from runner.services import delegations, outbox, people
 
 from . import db
 from .auth import admins_only
@@ -136,9 +136,30 @@ def reset_password(username: str) -> View:
 def set_roles(username: str) -> View:
     try:
         with db.transaction() as s:
-            user = people.set_roles(s, db.registry(), username, [r[:64] for r in request.form.getlist("role")],
-                                    _form("unit_id", 100) or None).username
+            user = people.set_roles(s, db.registry(), username, _role_specs(), _form("unit_id", 100) or None).username
         flash(_("Roles of %(name)s saved.", name=user))
+    except (InvalidInput, NotFound) as exc:
+        _refused(exc)
+    return _back(username)
+
+
+def _role_specs() -> list[str]:
+    """The ticked roles as ``services.accounts.split_role`` spells them: ``role@unit`` when a unit of
+    its own was chosen beside the role."""
+    specs = []
+    for role in request.form.getlist("role"):
+        own = _form(f"unit_for.{role[:64]}", 100)
+        specs.append(f"{role[:64]}@{own}" if own else role[:64])
+    return specs
+
+
+@bp.route("/akun/<username>/email", methods=["POST"])
+def set_email(username: str) -> View:
+    try:
+        with db.transaction() as s:
+            user = outbox.set_account_email(s, people.find_user(s, username), _form("email", 400))
+            name, email = user.username, user.email
+        flash(_("Email of %(name)s saved.", name=name) if email else _("Email of %(name)s removed.", name=name))
     except (InvalidInput, NotFound) as exc:
         _refused(exc)
     return _back(username)

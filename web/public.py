@@ -8,13 +8,17 @@ import secrets
 from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_login import current_user
 from werkzeug.wrappers.response import Response
 
 from runner import services
 from runner.errors import InvalidForm, NotFound
+from runner.services import responses
 
 from . import db
+from .attachments import form_values
+from .attachments import storage as uploads
 
 bp = Blueprint("public", __name__)
 _NONCE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -40,8 +44,9 @@ def submit(sop_id: str, flow_id: str) -> Response | tuple[str, int]:
         key = nonce if _NONCE.match(nonce) else None
         try:
             with db.transaction() as s:
-                case = services.start_case(s, db.registry(), sop.id, flow.id, values, actor=actor,
-                                           submission_key=key)
+                case = services.start_case(s, db.registry(), sop.id, flow.id, form_values(), actor=actor,
+                                           submission_key=key, storage=uploads(),
+                                           language=str(get_locale()))  # their emails' language
                 code = case.tracking_code
             return redirect(url_for("public.track", kode=code, baru=1))
         except InvalidForm as exc:
@@ -53,11 +58,13 @@ def submit(sop_id: str, flow_id: str) -> Response | tuple[str, int]:
 @bp.route("/lacak")
 def track() -> tuple[str, int]:
     code = request.args.get("kode", "").strip()
-    view, missing = None, False
+    view, missing, response = None, False, None
     if code:
         try:
             view = services.track(db.session(), db.registry(), code)
+            response = responses.response_state(db.session(), db.registry(), code)  # web/citizens.py posts it
         except NotFound:
             missing = True
     return render_template("public/track.html", code=code, view=view, missing=missing,
-                           new=request.args.get("baru") == "1"), (404 if missing else 200)
+                           new=request.args.get("baru") == "1", response=response,
+                           responded=request.args.get("tanggapan") == "1"), (404 if missing else 200)

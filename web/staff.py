@@ -15,10 +15,13 @@ from werkzeug.wrappers.response import Response
 from runner import services
 from runner.errors import CaseMovedOn, InvalidForm, InvalidInput, NotAllowed, StepOnHold
 from runner.services import CaseView
-from runner.services import pauses, recap
+from runner.services import pauses, recap, search
+from runner.services.case_page import case_page
 from runner.services.documents import case_map as case_map_svgs
 
 from . import db
+from .attachments import form_values
+from .attachments import storage as uploads
 from .i18n import text
 
 bp = Blueprint("staff", __name__)
@@ -61,11 +64,20 @@ def inbox() -> View:
 
 @bp.route("/kasus")
 def cases() -> View:
-    open_only = request.args.get("semua") != "1"
-    page = services.page_number(request.args.get("hal"))  # junk or out of range: NotFound, 404
-    rows = services.browse(db.session(), db.registry(), current_user.actor, open_only=open_only, page=page, per_page=50)
-    return render_template("staff/cases.html", rows=rows, open_only=open_only, page=page,
-                           has_next=len(rows) == 50)
+    """Search and filter the cases one may see (runner.services.search); GET only, so a bookmark."""
+    # ?hal= numbered the pages before keyset paging: an old bookmark opens the list's first page,
+    # junk is still the 404 it always was.
+    services.page_number(request.args.get("hal"))
+    try:
+        query = services.case_query_of(request.args)  # a value naming nothing: NotFound, 404
+    except InvalidInput:  # a date that is no date, a text too long: say so above a fresh form
+        return render_template("staff/cases.html", result=None, query=services.CaseQuery(), form={},
+                               invalid=True), 400
+    result = services.search_cases(db.session(), db.registry(), current_user.actor, query,
+                                   per_page=search.PER_PAGE)
+    if result.exact is not None:  # a tracking code or #number of a case this person may see
+        return redirect(url_for("staff.case", case_id=result.exact))
+    return render_template("staff/cases.html", result=result, query=query, form=query.args())
 
 
 @bp.route("/kasus/baru/<sop_id>/<flow_id>", methods=["GET", "POST"])
@@ -78,7 +90,8 @@ def new_case(sop_id: str, flow_id: str) -> View:
         values = request.form.to_dict()
         try:
             with db.transaction() as s:
-                case = services.start_case(s, db.registry(), sop.id, flow.id, values, actor=current_user.actor)
+                case = services.start_case(s, db.registry(), sop.id, flow.id, form_values(),
+                                           actor=current_user.actor, storage=uploads())
             flash(_("Case created. Tracking code: %(code)s", code=case.tracking_code))
             return redirect(url_for("staff.case", case_id=case.id))
         except InvalidForm as exc:
@@ -100,7 +113,7 @@ def case(case_id: int) -> View:
     try:
         with db.transaction() as s:
             case = services.perform_step(s, db.registry(), case_id, actor, request.form.get("action", ""),
-                                         submitted, expected_version=version)
+                                         form_values(), expected_version=version, storage=uploads())
             after = services.after_step(db.registry(), case, actor)
     except InvalidForm as exc:
         view = services.case_view(db.session(), db.registry(), case_id, actor)
@@ -187,5 +200,5 @@ def _render_case(view: CaseView, values: dict[str, Any], *, errors: dict[str, An
     figures = recap.report_for_case(db.session(), db.registry(), view.case) if view.flow.schedule else None
     case_map = case_map_svgs(db.session(), view.case, view.sop, str(get_locale()))
     pause = pauses.pause_state(view.sop, view.case, current_user.actor)
-    return render_template("staff/case.html", view=view, values=values, errors=errors or {}, figures=figures,
-                           case_map=case_map, pause=pause, **flags), status
+    return render_template("staff/case.html", view=view, page=case_page(view), values=values, errors=errors or {},
+                           figures=figures, case_map=case_map, pause=pause, **flags), status

@@ -22,15 +22,42 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .. import durations, yamlsource
 from ..errors import DefinitionError
-from ..working_time import WEEKDAYS, Calendar, Interval, parse_interval
+from ..working_time import WEEKDAYS, Calendar, Interval, Period, parse_interval
 from . import schema_check
 from .model import (
     Action, Activity, End, Field, Flow, Identity, Migration, Official, Option, Role, Sop, Text, TimeLimit,
 )
 from .model import DueSoon, Escalation
 from .model import Recap
+from .model import Notify, ReporterNotice
 from .model import PauseReason
+from .model import Prefill
+from .model import DEFAULT_ACCEPT, DEFAULT_MAX_FILES, DEFAULT_MAX_SIZE
+from .model import Dashboard, Response
 from .problems import Problem, capped, json_path, suggest
+
+
+MAX_FILE_SIZE = 50 * 1024 * 1024  # the largest max_size a file field may declare
+_SIZE_UNITS = {"": 1, "b": 1, "kb": 1024, "mb": 1024 * 1024}
+
+
+def parse_size(value: int | str) -> int | None:
+    """A file field's ``max_size``: bytes as a number, or "500 KB" / "5 MB" (binary units, as a
+    file manager counts them; a decimal comma is fine). None when it is not a size."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value > 0 else None
+    text = str(value).strip().lower().replace(",", ".")
+    number = text.rstrip("kmb ").strip()
+    unit = text[len(number):].strip()
+    try:
+        amount = float(number)
+    except ValueError:
+        return None
+    if unit not in _SIZE_UNITS or amount <= 0:
+        return None
+    return int(amount * _SIZE_UNITS[unit])
 
 
 def version_of(text: str) -> str:
@@ -160,13 +187,25 @@ class _Builder:
                     self.error(("flows", i, "ends", j, "id"), f"end '{e.id}' has the same id as an activity")
         self._check_actions(activities, flows)
         self._check_recaps(activities, flows)
+        self._check_prefills(activities, flows)
+        self._check_responses(activities, flows)
         return Sop(
             id=d["id"], title=_text(d["title"]), identity=self._identity(d["identity"]),
             calendar=self._calendar(d.get("calendar")), roles=roles, flows=flows,
             activities=activities, version=version, source_path=self.path,
             migration=self._migration(d.get("migration"), activities, flows),
             due_soon=self._due_soon(("due_soon",), d.get("due_soon")),
+            dashboard=self._dashboard(d.get("dashboard")),
         )
+
+    def _dashboard(self, raw: Mapping[str, Any] | None) -> Dashboard | None:
+        """``dashboard.roles``: internal roles of this SOP (a reporter has no account to sign in with)."""
+        if raw is None:
+            return None
+        roles = list(raw.get("roles", ()))
+        self._role_refs(("dashboard", "roles"), roles, allow_external=False)
+        self._no_repeats(roles, ("dashboard", "roles"))
+        return Dashboard(tuple(roles))
 
     def _migration(self, raw: Mapping[str, Any] | None, activities: tuple[Activity, ...],
                    flows: tuple[Flow, ...]) -> Migration | None:
@@ -193,6 +232,14 @@ class _Builder:
                 self.error(where + (i, attr), f"duplicate {what} '{value}' (also at {json_path(where + (seen[value],))})")
             else:
                 seen[value] = i
+
+    def _no_repeats(self, ids: Sequence[str], where: yamlsource.Path) -> None:
+        """A list of plain ids (not mappings with an ``id``) names each one once."""
+        seen: set[str] = set()
+        for i, value in enumerate(ids):
+            if value in seen:
+                self.error(where + (i,), f"'{value}' is listed twice")
+            seen.add(value)
 
     # -- identity and calendar ------------------------------------------------------------------
     def _date(self, where: yamlsource.Path, value: str | None) -> dt.date | None:
@@ -230,23 +277,79 @@ class _Builder:
         except (ZoneInfoNotFoundError, ValueError):
             self.error(where + ("timezone",), f"unknown time zone '{raw['timezone']}' (use an IANA name such as Asia/Jakarta)")
             return Calendar()
+        hours = self._week(where + ("hours",), raw["hours"])
+        if not any(hours):
+            self.error(where + ("hours",), "the calendar has no working hours at all")
+        calendar = Calendar(timezone=raw["timezone"], hours=hours,
+                            periods=self._periods(where + ("periods",), raw.get("periods", [])),
+                            **self._holidays(where + ("holidays",), raw.get("holidays") or {}))
+        units = tuple((unit_id, self._unit_calendar(where + ("units", unit_id), calendar, raw.get("holidays") or {},
+                                                    override))
+                      for unit_id, override in (raw.get("units") or {}).items())
+        return replace(calendar, units=units) if units else calendar
+
+    def _unit_calendar(self, where: yamlsource.Path, base: Calendar, base_holidays: Mapping[str, Any],
+                       raw: Mapping[str, Any]) -> Calendar:
+        """A unit's calendar: each key it gives replaces the SOP's (``hours``, ``periods``), except
+        that its holidays add to the SOP's: ``extra`` and ``working`` dates join the SOP's lists and
+        ``country``/``subdivision``/``categories`` replace theirs only when given. A unit's anniversary
+        off is then one line, not a copy of the whole calendar."""
+        changed: dict[str, Any] = {}
+        if "hours" in raw:
+            changed["hours"] = self._week(where + ("hours",), raw["hours"])
+            if not any(changed["hours"]):
+                self.error(where + ("hours",), "the unit's calendar has no working hours at all")
+        if "periods" in raw:
+            changed["periods"] = self._periods(where + ("periods",), raw["periods"])
+        if "holidays" in raw:
+            own = raw["holidays"] or {}
+            merged = {**base_holidays, **{k: v for k, v in own.items() if k not in ("extra", "working")},
+                      "extra": [*base_holidays.get("extra", []), *own.get("extra", [])],
+                      "working": [*base_holidays.get("working", []), *own.get("working", [])]}
+            changed.update(self._holidays(where + ("holidays",), merged))
+        return replace(base, **changed)
+
+    def _week(self, where: yamlsource.Path, raw: Mapping[str, Any]) -> tuple[tuple[Interval, ...], ...]:
         hours = []
         for day in WEEKDAYS:
             intervals: list[Interval] = []
-            for k, text in enumerate(raw["hours"].get(day, [])):
+            for k, text in enumerate(raw.get(day, [])):
                 try:
                     iv = parse_interval(text)
                 except ValueError as exc:
-                    self.error(where + ("hours", day, k), str(exc))
+                    self.error(where + (day, k), str(exc))
                     continue
                 if intervals and iv.start < intervals[-1].end:
-                    self.error(where + ("hours", day, k), f"'{text}' overlaps or precedes the interval before it")
+                    self.error(where + (day, k), f"'{text}' overlaps or precedes the interval before it")
                     continue
                 intervals.append(iv)
             hours.append(tuple(intervals))
-        if not any(hours):
-            self.error(where + ("hours",), "the calendar has no working hours at all")
-        hol = raw.get("holidays") or {}
+        return tuple(hours)
+
+    def _periods(self, where: yamlsource.Path, raw: Sequence[Mapping[str, Any]]) -> tuple[Period, ...]:
+        """Schedules for date ranges (Ramadan); they may not overlap, so a day has one schedule."""
+        periods: list[Period] = []
+        for k, item in enumerate(raw):
+            start = self._date(where + (k, "from"), item["from"])
+            end = self._date(where + (k, "to"), item["to"])
+            week = self._week(where + (k, "hours"), item["hours"])
+            if start is None or end is None:
+                continue
+            if end < start:
+                self.error(where + (k, "to"), f"period '{item['name']}' ends ({end}) before it starts ({start})")
+                continue
+            if not any(week):
+                self.error(where + (k, "hours"), f"period '{item['name']}' has no working hours; "
+                           "list days off under holidays.extra instead")
+            clash = next((p for p in periods if p.start <= end and start <= p.end), None)
+            if clash is not None:
+                self.error(where + (k, "from"), f"period '{item['name']}' overlaps period '{clash.name}' "
+                           f"({clash.start} to {clash.end}); a day can follow only one schedule")
+                continue
+            periods.append(Period(str(item["name"]), start, end, week))
+        return tuple(periods)
+
+    def _holidays(self, where: yamlsource.Path, hol: Mapping[str, Any]) -> dict[str, Any]:
         country = hol.get("country")
         categories = tuple(hol.get("categories", ("public",)))
         if country:
@@ -255,15 +358,14 @@ class _Builder:
 
                 holidays.country_holidays(country, subdiv=hol.get("subdivision"), years=2000, categories=categories)
             except (NotImplementedError, ValueError, KeyError) as exc:
-                self.error(where + ("holidays",), f"holidays for '{country}' are not available: {exc}")
+                self.error(where, f"holidays for '{country}' are not available: {exc}")
                 country = None
-        return Calendar(
-            timezone=raw["timezone"], hours=tuple(hours), holiday_country=country,
-            holiday_subdivision=hol.get("subdivision"), holiday_categories=categories,
+        return dict(
+            holiday_country=country, holiday_subdivision=hol.get("subdivision"), holiday_categories=categories,
             extra_holidays=tuple(d for k, v in enumerate(hol.get("extra", []))
-                                 if (d := self._date(where + ("holidays", "extra", k), v))),
+                                 if (d := self._date(where + ("extra", k), v))),
             extra_working_days=tuple(d for k, v in enumerate(hol.get("working", []))
-                                     if (d := self._date(where + ("holidays", "working", k), v))),
+                                     if (d := self._date(where + ("working", k), v))),
         )
 
     # -- roles, fields, activities, flows -------------------------------------------------------
@@ -297,15 +399,45 @@ class _Builder:
                 self.error(w + ("options",), f"options are only for select fields, not '{f['type']}'")
             if "min" in f and "max" in f and f["min"] > f["max"]:
                 self.error(w + ("min",), "min is greater than max")
+            max_files, max_size, accept = self._file_limits(w, f)
             fields.append(Field(
                 id=f["id"], type=f["type"], label=_text(f["label"]), required=bool(f.get("required", False)),
                 help=_text(f["help"]) if "help" in f else None, options=options,
                 max_length=f.get("max_length"), min=f.get("min"), max=f.get("max"), public=bool(f.get("public", False)),
                 identifies=bool(f.get("identifies", False)), examples=tuple(f.get("examples", ())),
+                max_files=max_files, max_size=max_size, accept=accept, prefill=_prefill(f.get("prefill")),
             ))
             self._check_examples(w, fields[-1])
         self._unique([f.id for f in fields], where, "field")
         return tuple(fields)
+
+    def _file_limits(self, where: yamlsource.Path, f: Mapping[str, Any]) -> tuple[int | None, int | None, tuple[str, ...]]:
+        """A file field's limits with their defaults; the keys on any other field are an error (a
+        ``max_size`` on a text field would silently mean nothing)."""
+        keys = [k for k in ("max_files", "max_size", "accept") if k in f]
+        if f["type"] != "file":
+            for k in keys:
+                self.error(where + (k,), f"{k} is only for file fields, not '{f['type']}'")
+            return None, None, ()
+        size = DEFAULT_MAX_SIZE
+        if "max_size" in f:
+            parsed = parse_size(f["max_size"])
+            if parsed is None or parsed > MAX_FILE_SIZE:
+                self.error(where + ("max_size",), f"max_size {f['max_size']!r} is not a size up to 50 MB; "
+                           "write bytes (1048576) or a number with KB or MB (\"5 MB\")")
+            else:
+                size = parsed
+        accept = tuple(f.get("accept", DEFAULT_ACCEPT))
+        from ..forms import KNOWN_TYPES  # forms imports the model; importing it here keeps the import one way
+
+        known = sorted({t.split("/")[0] + "/*" for t in KNOWN_TYPES} | set(KNOWN_TYPES))
+        for n, kind in enumerate(accept):
+            if kind not in known:
+                self.error(where + ("accept", n), f"'{kind}' is not a file type SOP Runner can recognise from a "
+                           f"file's content{suggest(kind, known)}")
+        if f.get("examples"):
+            self.error(where + ("examples",), "a file field takes no examples; remove them")
+        return int(f.get("max_files", DEFAULT_MAX_FILES)), size, accept
 
     def _check_examples(self, where: yamlsource.Path, f: Field) -> None:
         """Each example must be a value the form itself would accept: demo cases are filled with them,
@@ -452,6 +584,8 @@ class _Builder:
         title_field = raw.get("title_field")
         if title_field and title_field not in {f.id for f in intake}:
             self.error(w + ("title_field",), f"'{title_field}' is not an intake field")
+        elif title_field and any(f.id == title_field and f.type == "file" for f in intake):
+            self.error(w + ("title_field",), f"'{title_field}' is a file field; a case's title is text")
         for k, f in enumerate(intake):
             if f.identifies and f.public:
                 self.error(w + ("intake", k, "public"), "a field that identifies the reporter cannot be public")
@@ -462,8 +596,121 @@ class _Builder:
         recap = raw.get("recap") or {}
         if recap and not raw.get("schedule"):
             self.error(w + ("recap",), "only a scheduled flow has a period report; remove recap or add schedule")
+        response = raw.get("response")
+        if (response or raw.get("public_list")) and raw.get("schedule"):
+            self.error(w + ("response" if response else "public_list",),
+                       "a scheduled flow has no reporter; response and public_list are for per-report flows", key=True)
+        if raw.get("public_list") and not response:
+            self.error(w + ("public_list",), "the public list shows answered reports: add response.after, the "
+                       "states where the answer has been given", key=True)
         return Flow(raw["id"], _text(raw["name"]), raw["start"], raw.get("schedule"), started_by, intake, title_field,
-                    ends, recap=Recap(tuple(recap.get("by", ())), bool(recap.get("units", True))))
+                    ends, recap=Recap(tuple(recap.get("by", ())), bool(recap.get("units", True))),
+                    response=Response(tuple(response.get("after", ())), str(response.get("not_satisfied", "")))
+                    if response else None,
+                    public_list=bool(raw.get("public_list", False)),
+                    notify=self._notify(w, raw, intake, mine))
+
+    def _notify(self, w: yamlsource.Path, raw: Mapping[str, Any], intake: tuple[Field, ...],
+                mine: set[str]) -> Notify:
+        """``notify``: the reporter's address must be an intake field that can hold one, and the
+        steps they are told of activities of this flow (a scheduled flow has no reporter)."""
+        spec = raw.get("notify") or {}
+        staff = tuple(dict.fromkeys(spec.get("staff", ())))
+        reporter_raw = spec.get("reporter")
+        if not reporter_raw:
+            return Notify(staff)
+        wr = w + ("notify", "reporter")
+        if raw.get("schedule"):
+            self.error(wr, "a scheduled flow has no reporter to tell; remove notify.reporter")
+        field_id = reporter_raw["email_field"]
+        by_id = {f.id: f for f in intake}
+        if field_id not in by_id:
+            self.error(wr + ("email_field",), f"'{field_id}' is not an intake field of flow '{raw['id']}'"
+                       f"{suggest(field_id, set(by_id))}")
+        elif by_id[field_id].type not in ("email", "text"):
+            self.error(wr + ("email_field",), f"'{field_id}' is a {by_id[field_id].type} field; the reporter's "
+                       "address is an email (or text) field")
+        steps = tuple(dict.fromkeys(reporter_raw.get("steps", ())))
+        for k, step in enumerate(steps):
+            if step not in mine:
+                self.error(wr + ("steps", k), f"'{step}' is not an activity of flow '{raw['id']}'{suggest(step, mine)}")
+        return Notify(staff, ReporterNotice(field_id, tuple(dict.fromkeys(reporter_raw.get("events", ()))), steps))
+
+    def _check_responses(self, activities: tuple[Activity, ...], flows: tuple[Flow, ...]) -> None:
+        """``response.after`` and ``response.not_satisfied`` name states (activities or ends) of their flow."""
+        for i, fl in enumerate(flows):
+            if fl.response is None:
+                continue
+            states = {a.id for a in activities if a.flow == fl.id} | {e.id for e in fl.ends}
+            for k, sid in enumerate(fl.response.after):
+                if sid not in states:
+                    self.error(("flows", i, "response", "after", k), f"'{sid}' is not an activity or end of flow "
+                               f"'{fl.id}'{suggest(sid, states)}")
+            self._no_repeats(list(fl.response.after), ("flows", i, "response", "after"))
+            target = fl.response.not_satisfied
+            if target not in states:
+                self.error(("flows", i, "response", "not_satisfied"), f"'{target}' is not an activity or end of "
+                           f"flow '{fl.id}'{suggest(target, states)}")
+
+    def _check_prefills(self, activities: tuple[Activity, ...], flows: tuple[Flow, ...]) -> None:
+        """Each ``prefill`` names a field that comes *earlier* (the flow's intake, or a field of an
+        activity from which this one can be reached: on a loop, of step 9 back to step 8, step 8 still
+        comes before step 9), of a type whose values fit this field, and not one that identifies the
+        reporter (copied into another field, it would escape the anonymity mask)."""
+        by_id = {a.id: a for a in activities}
+        flow_of = {fl.id: fl for fl in flows}
+        for i, fl in enumerate(flows):
+            for k, f in enumerate(fl.intake):
+                if f.prefill is not None:
+                    self.error(("flows", i, "intake", k, "prefill"), "an intake field is filled in by whoever "
+                               "starts the case; prefill is for the fields of an activity", key=True)
+        for i, a in enumerate(activities):
+            if not any(f.prefill is not None for f in a.fields):
+                continue
+            earlier = [b for b in activities if b.flow == a.flow and b.id != a.id and a.id in _reach(by_id, b.id)]
+            intake = flow_of[a.flow].intake if a.flow in flow_of else ()
+            for k, f in enumerate(a.fields):
+                if f.prefill is None:
+                    continue
+                where: yamlsource.Path = ("activities", i, "fields", k, "prefill")
+                p = f.prefill
+                if p.activity is None:
+                    if p.field == f.id:
+                        self.error(where, f"'{f.id}' is this field itself, which already starts with its own "
+                                   "stored value; prefill names another field")
+                        continue
+                    sources = [x for x in intake if x.id == p.field] + \
+                        [x for b in earlier for x in b.fields if x.id == p.field]
+                    if not sources:
+                        known = {x.id for x in intake} | {x.id for b in earlier for x in b.fields}
+                        self.error(where, f"'{p.field}' is not a field of the intake or of an activity before "
+                                   f"'{a.id}'{suggest(p.field, known)}")
+                        continue
+                else:
+                    source_activity = by_id.get(p.activity)
+                    if source_activity is None or source_activity.flow != a.flow:
+                        self.error(where + ("activity",), f"'{p.activity}' is not an activity of flow '{a.flow}'"
+                                   f"{suggest(p.activity, [b.id for b in activities if b.flow == a.flow])}")
+                        continue
+                    if source_activity not in earlier:
+                        self.error(where + ("activity",), f"activity '{p.activity}' never comes before '{a.id}' "
+                                   "(no path leads from it to this step), so it has no value to offer")
+                        continue
+                    sources = [x for x in source_activity.fields if x.id == p.field]
+                    if not sources:
+                        self.error(where + ("field",), f"'{p.field}' is not a field of activity '{p.activity}'"
+                                   f"{suggest(p.field, [x.id for x in source_activity.fields])}")
+                        continue
+                for source in sources:
+                    problem = _prefill_problem(source, f)
+                    if problem:
+                        self.error(where, problem)
+                        break
+                    if f.max_length is not None and (source.max_length is None or source.max_length > f.max_length):
+                        self.error(where, f"'{source.id}' may hold more than this field's max_length "
+                                   f"({f.max_length}); a longer value must be shortened before the step is saved",
+                                   severity="warning")
+                        break
 
     def _check_recaps(self, activities: tuple[Activity, ...], flows: tuple[Flow, ...]) -> None:
         """Each ``recap.by`` names a select field of the SOP's case flows: the report counts its options."""
@@ -502,6 +749,52 @@ def _text(raw: Any) -> Text:
     if isinstance(raw, Mapping):
         return Text(str(raw["id"]), tuple(sorted((str(k), str(v)) for k, v in raw.items() if k != "id")))
     return Text("" if raw is None else str(raw))
+
+
+def _prefill(raw: Any) -> Prefill | None:
+    """``prefill: jawaban`` or ``prefill: {activity: kirim_jawaban_opd, field: jawaban}``. A stored
+    version is rebuilt without the schema, so anything else is read as no prefill, never refused."""
+    if isinstance(raw, str) and raw:
+        return Prefill(raw)
+    if isinstance(raw, Mapping) and isinstance(raw.get("field"), str) and isinstance(raw.get("activity"), str):
+        return Prefill(raw["field"], raw["activity"])
+    return None
+
+
+_TEXT_LIKE = ("text", "textarea", "email", "tel", "number", "date")
+
+
+def _prefill_problem(source: Field, target: Field) -> str | None:
+    """Why ``source``'s values cannot start ``target`` (None: they can). Same type fits (a select
+    only when each of its options is one of the target's); a text or textarea takes any text-like
+    value. A select's stored value is a code ("web"), not text for a reader, so it fits no text field."""
+    if source.identifies:
+        return (f"'{source.id}' identifies the reporter: copied into another field it would be shown to "
+                "everyone, anonymous or not")
+    if source.type == target.type:
+        if source.type == "select":
+            missing = [o.value for o in source.options if o.value not in {t.value for t in target.options}]
+            if missing:
+                return f"options {', '.join(repr(m) for m in missing)} of '{source.id}' are not options of this field"
+        return None
+    if target.type in ("text", "textarea") and source.type in _TEXT_LIKE:
+        return None
+    return f"a {source.type} field cannot prefill a {target.type} field"
+
+
+def _reach(by_id: Mapping[str, Activity], start: str) -> set[str]:
+    """Activity and end ids reachable from ``start`` by one or more actions (start itself only on a loop)."""
+    seen: set[str] = set()
+    queue = deque([start])
+    while queue:
+        node = by_id.get(queue.popleft())
+        if node is None:
+            continue
+        for action in node.actions:
+            if action.to not in seen:
+                seen.add(action.to)
+                queue.append(action.to)
+    return seen
 
 
 def _resolve_uses(raws: Sequence[Mapping[str, Any]], actions: list[Action],
@@ -551,6 +844,14 @@ def _check_graph(sop: Sop, builder: _Builder) -> None:
                 builder.error(("activities", idx[a.id], "performers"),
                               f"activity '{a.id}' is performed only by unit-scoped roles, but a case can reach it "
                               "before any action assigns a unit (add assign_unit to an earlier action)")
+        # The reporter's not-satisfied response reopens a case too: the same rule holds for that move.
+        target = sop.activity(flow.response.not_satisfied) if flow.response else None
+        if target is not None and flow.response is not None and \
+                all((r := sop.role(p)) and r.unit_scoped for p in target.performers) and \
+                any(s in unassigned for s in flow.response.after):
+            builder.error(("flows", sop.flows.index(flow), "response", "not_satisfied"),
+                          f"activity '{target.id}' is performed only by unit-scoped roles, but a response can reopen "
+                          "a case there before any action assigned it a unit")
 
 
 def _check_unused(sop: Sop, builder: _Builder) -> None:

@@ -14,7 +14,12 @@ from typing import Any, Mapping
 from ..durations import Duration
 from ..working_time import Calendar
 
-FIELD_TYPES = ("text", "textarea", "number", "date", "email", "tel", "select", "checkbox", "unit")
+FIELD_TYPES = ("text", "textarea", "number", "date", "email", "tel", "select", "checkbox", "unit", "file")
+
+# A ``file`` field without its own limits (docs/sop-language.md): a photo or a scanned letter fits.
+DEFAULT_MAX_FILES = 1
+DEFAULT_MAX_SIZE = 5 * 1024 * 1024  # bytes
+DEFAULT_ACCEPT = ("image/*", "application/pdf")
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,16 @@ class Option:
 
 
 @dataclass(frozen=True)
+class Prefill:
+    """``prefill`` of a field: the latest value of ``field`` as recorded by ``activity`` (None: by
+    whichever earlier step or intake stored it last). Checked by the loader: an earlier field of a
+    compatible type that does not identify the reporter."""
+
+    field: str
+    activity: str | None = None
+
+
+@dataclass(frozen=True)
 class Field:
     id: str
     type: str
@@ -124,6 +139,14 @@ class Field:
     public: bool = False
     identifies: bool = False  # an intake field naming or reaching the reporter (masked when anonymous)
     examples: tuple[str | float | bool, ...] = ()  # realistic values, for demo cases (checked by the loader)
+    # A file field's limits (None / empty for other types): how many files, bytes each, and the MIME
+    # types (or families, "image/*") its content may be — decided from the bytes, never the name.
+    max_files: int | None = None
+    max_size: int | None = None
+    accept: tuple[str, ...] = ()
+    # Where the form's first value comes from when it is not this field's own stored value: an
+    # earlier field (step 9's answer for the reporter starts as step 8's answer of the OPD).
+    prefill: Prefill | None = None
 
     def shown(self, value: Any) -> Text | str:
         """A stored value as a reader should see it: a select's option label (``pasal_17_h`` is the
@@ -131,6 +154,8 @@ class Field:
         for option in self.options:
             if option.value == value:
                 return option.label
+        if self.type == "file" and isinstance(value, list):  # attachment references: their names
+            return ", ".join(str(ref.get("name", "")) for ref in value if isinstance(ref, dict))
         return "" if value is None else str(value)
 
 
@@ -239,6 +264,49 @@ class Recap:
 
 
 @dataclass(frozen=True)
+class Response:
+    """The reporter's one response to the answer (satisfied / not satisfied, with a comment), offered
+    on the tracking page while the case is at one of the ``after`` states (where the answer has been
+    given); a *not satisfied* response moves the case to ``not_satisfied`` (an activity of the flow,
+    reopening the case there, or an end)."""
+
+    after: tuple[str, ...]
+    not_satisfied: str
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """Who sees the SOP's leaders' dashboard: holders of ``roles`` (each over the cases it reaches)."""
+
+    roles: tuple[str, ...]
+
+
+REPORTER_EVENTS = ("received", "on_hold", "finished")  # what ``notify.reporter.events`` may name
+STAFF_EVENTS = ("new_work", "escalation")  # what ``notify.staff`` may name
+
+
+@dataclass(frozen=True)
+class ReporterNotice:
+    """Email to the reporter: the intake field holding their address (a value that is not an email
+    address, such as a phone number, is never written to), the ``events`` they are told of, and the
+    ``steps`` whose start they are told of (e.g. "forwarded to the agency concerned")."""
+
+    email_field: str
+    events: tuple[str, ...] = ()
+    steps: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Notify:
+    """Who a flow's cases email (``runner.services.outbox``): staff for ``staff`` events (new work at
+    a step, to the accounts that may act there; an escalation, to the roles it names), the reporter
+    as ``reporter`` says. Empty: nobody."""
+
+    staff: tuple[str, ...] = ()
+    reporter: ReporterNotice | None = None
+
+
+@dataclass(frozen=True)
 class Flow:
     """A sequence of activities a case follows: per report, or on a schedule (monthly recap)."""
 
@@ -251,6 +319,9 @@ class Flow:
     title_field: str | None = None
     ends: tuple[End, ...] = ()
     recap: Recap = Recap()  # a scheduled flow's report: what its figures are broken down by
+    notify: Notify = Notify()  # who is emailed about its cases
+    response: Response | None = None  # the reporter may respond once to the answer (services.responses)
+    public_list: bool = False  # answered reports, neither anonim nor rahasia, listed publicly
 
 
 @dataclass(frozen=True)
@@ -281,6 +352,7 @@ class Sop:
     source_path: str = ""
     migration: Migration | None = None  # how older versions' running cases move to this one
     due_soon: DueSoon | None = None  # the SOP-wide "due soon" threshold; None: runner.deadlines.DEFAULT_DUE_SOON
+    dashboard: Dashboard | None = None  # the leaders' dashboard (services.dashboard); None: no dashboard
     _index: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -306,6 +378,21 @@ class Sop:
 
     def end(self, end_id: str) -> End | None:
         return self._index.get("end:" + end_id)
+
+    def performed_by_unit(self, activity: Activity) -> bool:
+        """Whether a unit (OPD) performs ``activity``: one of its performer roles is unit-scoped."""
+        return any((r := self.role(rid)) is not None and r.unit_scoped for rid in activity.performers)
+
+    def calendar_at(self, state: str, unit_id: str | None) -> Calendar:
+        """The calendar the step at ``state`` counts its working time on: the unit's own hours when a
+        unit performs the step and the SOP gives that unit a calendar (``calendar.units``), else the
+        SOP's. The step's performer decides, not the case: a report routed to a hospital counts the
+        hospital's hours only while the hospital holds the step."""
+        if unit_id is None or not self.calendar.units:
+            return self.calendar
+        activity = self.activity(state)
+        return self.calendar.for_unit(unit_id) if activity is not None and self.performed_by_unit(activity) \
+            else self.calendar
 
     def state_name(self, state: str) -> Text:
         """The display name of an activity or end id (the id itself for a state this version lacks)."""

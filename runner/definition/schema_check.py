@@ -127,8 +127,8 @@ def _explain(error: ValidationError, smap: SourceMap, path: str) -> list[Problem
 
 
 # Field types admins reach for that the forms do not offer (yet), with what to do instead.
-_UPLOAD = "uploads are not stored by SOP Runner; ask for a link or a document number in a text field"
-_NOT_YET = {"file": _UPLOAD, "upload": _UPLOAD, "image": _UPLOAD, "foto": _UPLOAD, "photo": _UPLOAD,
+_UPLOAD = "attachments are a file field: type: file, with accept: [image/*] for photos"
+_NOT_YET = {"upload": _UPLOAD, "attachment": _UPLOAD, "lampiran": _UPLOAD, "image": _UPLOAD, "foto": _UPLOAD, "photo": _UPLOAD,
             "time": "write the time in a text field", "datetime": "use a date field and a text field for the time",
             "radio": "use a select field", "multiselect": "use several checkbox fields"}
 _KINDS = {"array": "a list (e.g. [a, b])", "object": "a mapping (key: value lines)", "string": "text",

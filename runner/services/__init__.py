@@ -16,6 +16,8 @@ from .inbox import CaseRow, browse, for_information, page_number, waiting
 from .inbox import escalated, waiting_counts
 from .inbox_deadlines import parse_filter as deadline_filter_of
 from .integrity import check_database
+from . import search_index  # noqa: F401  registers the listener keeping the search index in step with cases
+from .search import CaseQuery, SearchPage, parse_query as case_query_of, search as search_cases
 from .publishing import current_sops, last_good_versions, publish, publish_all
 from .schedule import PeriodFigures, period_figures, tick
 from .startup import Runtime, open_runtime
@@ -27,4 +29,5 @@ __all__ = [
     "start_case", "startable_flow", "startable_flows", "tick", "track", "units", "waiting",
     "check_password", "end_sessions", "session_token", "set_active", "user_for_session",
     "deadline_filter_of", "escalated", "waiting_counts",
+    "CaseQuery", "SearchPage", "case_query_of", "search_cases",
 ]

@@ -65,6 +65,12 @@ def check_password(password: str, username: str) -> None:
         raise InvalidInput("that password is on the list of the most common passwords; choose another")
 
 
+def unit_of_role(user: User, role_id: str) -> str | None:
+    """The unit ``user`` holds ``role_id`` in: the role's own, else the account's."""
+    own = next((r.unit_id for r in user.roles if r.role == role_id and r.unit_id), None)
+    return own or user.unit_id
+
+
 def actor_for(user: User, now: dt.datetime | None = None) -> Actor:
     """The Actor of ``user`` at ``now``: their own roles and unit, plus the roles delegated to them
     right now (Plt/Plh, each in its unit; see ``services.delegations``), read through the session
@@ -74,7 +80,7 @@ def actor_for(user: User, now: dt.datetime | None = None) -> Actor:
     session = object_session(user)
     delegated = delegated_to(session, user.id, now) if session is not None and user.id is not None else ()
     return Actor(user.id, user.full_name or user.username, user.role_ids, user.unit_id, admin=bool(user.is_admin),
-                 delegated=delegated)
+                 delegated=delegated, role_units=user.role_units)
 
 
 def normalise_username(text: str | None) -> str:
@@ -83,16 +89,44 @@ def normalise_username(text: str | None) -> str:
     return (text or "").strip().lower()
 
 
+def split_role(spec: str) -> tuple[str, str | None]:
+    """``"operator_opd@dinkes"`` → ("operator_opd", "dinkes"): a role held in a unit of its own; a
+    bare role id is held in the account's unit. The one spelling the CLI and the admin page share."""
+    role, _, unit = spec.strip().partition("@")
+    return role.strip(), (unit.strip() or None)
+
+
+def role_rows(specs: list[str]) -> list[UserRole]:
+    """The ``user_roles`` rows of these role specs (see ``split_role``); a role given twice is refused,
+    since a person holds a role once (in one unit)."""
+    rows: dict[str, UserRole] = {}
+    for spec in specs:
+        role, unit = split_role(spec)
+        if role in rows:
+            raise InvalidInput(f"role {role} is given twice; a person holds a role in one unit")
+        rows[role] = UserRole(role=role, unit_id=unit)
+    return [rows[r] for r in sorted(rows)]
+
+
 def check_roles(session: Session, registry: Registry, roles: list[str], unit_id: str | None = None) -> None:
     """Every role must be an internal role of some loaded SOP (reporters have no accounts); a
-    unit-scoped role needs the account's unit, and a unit is only for accounts with such a role."""
+    unit-scoped role needs a unit — its own (``role@unit``) or the account's — and a unit is only
+    for unit-scoped roles, and must exist."""
     current = current_sops(session, registry).values()  # the roles of the versions cases start on
     known = {r.id for sop in current for r in sop.roles if not r.external}
-    unknown = [r for r in roles if r not in known]
+    pairs = [split_role(spec) for spec in roles]
+    unknown = [r for r, _ in pairs if r not in known]
     if unknown:
         raise InvalidInput(f"unknown role(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
     scoped = {r.id for sop in current for r in sop.roles if r.unit_scoped}
-    needing = sorted(set(roles) & scoped)
+    for role, own in pairs:
+        if own is None:
+            continue
+        if role not in scoped:
+            raise InvalidInput(f"role {role} is not scoped to a unit: write it without @{own}")
+        if session.get(Unit, own) is None:
+            raise NotFound(f"no unit '{own[:64]}' (for role {role}; add it first with `sop unit add`)")
+    needing = sorted({r for r, own in pairs if own is None} & scoped)
     if needing and unit_id is None:
         raise InvalidInput(f"role(s) {', '.join(needing)} belong to one unit: give the unit with --unit UNIT "
                            "(units: `sop unit add ID NAME`)")
@@ -134,7 +168,7 @@ def create_user(
         raise NotFound(f"no unit '{unit_id}' (add it first with `sop unit add`)")
     user = User(username=username, password_hash=generate_password_hash(password),
                 full_name=full_name or username, unit_id=unit_id, active=True, is_admin=admin,
-                roles=[UserRole(role=r) for r in sorted(set(roles))])
+                roles=role_rows(roles))
     session.add(user)
     session.flush()
     if admin:

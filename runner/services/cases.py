@@ -16,7 +16,7 @@ import hashlib
 import logging
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Mapping
 
 from sqlalchemy import func, select
@@ -34,7 +34,10 @@ from ..registry import Registry
 from ..forms import has_control_chars
 from ..privacy import ANONYMOUS_KEY, CONFIDENTIAL_KEY, MASK, Privacy, with_flags
 from ..store import Case, HistoryEntry, violates
+from . import attachments, outbox
 from .accounts import units as unit_names
+from .attachments import Storage
+from .prefill import initial_values
 from .publishing import current_row, current_sops, engine_of_row
 
 if TYPE_CHECKING:
@@ -101,7 +104,7 @@ def code_for_submission(key: str) -> str:
 def start_case(
     session: Session, registry: Registry, sop_id: str, flow_id: str, raw: Mapping[str, Any], *,
     actor: Actor | None, now: dt.datetime | None = None, period: str | None = None,
-    submission_key: str | None = None,
+    submission_key: str | None = None, storage: Storage | None = None, language: str | None = None,
 ) -> Case:
     """Open a case on the *current* version of the SOP. ``actor`` None: the scheduler.
 
@@ -128,10 +131,12 @@ def start_case(
               roles=",".join(sorted(actor.roles)) if actor else "scheduler", reason=str(exc))
         raise
     definition = current_row(session, sop)
-    values = {k: v for k, v in step.values.items() if v is not None}
+    values, files = attachments.prepare({k: v for k, v in step.values.items() if v is not None})
     title = str(values.get(flow.title_field, "")) if flow.title_field else ""
     if flow.schedule is None:  # the reporter's (or the inputting officer's) choice of anonim / rahasia
         values.update(Privacy.from_form(raw).stamped())
+        if language:  # the language the reporter wrote in: their emails are in it (services.outbox)
+            values[outbox.LANG_KEY] = outbox.reporter_language({outbox.LANG_KEY: language})
     if not title:
         title = display(_flow_title(flow, period))
     case = Case(
@@ -144,6 +149,7 @@ def start_case(
         with session.begin_nested():  # a lost race on the tracking code leaves the transaction usable
             session.add(case)
             session.flush()
+            attachments.attach(session, storage, case.id, 1, files, now)  # rolled back with this savepoint
             session.add(HistoryEntry(
                 case_id=case.id, seq=1, at=now, user_id=actor.user_id if actor else None,
                 actor_name=_starter_name(sop, actor, step.acting_role), role=step.acting_role, unit_id=None,
@@ -161,6 +167,7 @@ def start_case(
         log.error("case.start_failed sop=%s flow=%s: the database refused the write", sop.id, flow.id,
                   exc_info=True)  # the engine hides statement parameters: no reporter data here
         raise StorageError("the case could not be saved; nothing was written") from None
+    outbox.case_started(session, sop, case, actor.user_id if actor else None, now)  # in this transaction
     event(log, "case.started", case=case.id, sop=sop.id, flow=flow.id, role=step.acting_role or "scheduler")
     return case
 
@@ -193,6 +200,7 @@ def _starter_name(sop: Sop, actor: Actor | None, role_id: str) -> str:
 def perform_step(
     session: Session, registry: Registry, case_id: int, actor: Actor, action_id: str,
     raw: Mapping[str, Any], *, expected_version: int | None, now: dt.datetime | None = None,
+    storage: Storage | None = None,
 ) -> Case:
     """Perform ``action_id`` on the case's open step as ``actor``, with the submitted form ``raw``.
 
@@ -218,6 +226,10 @@ def perform_step(
         event(log, "step.refused", logging.WARNING, **fields, roles=",".join(sorted(actor.roles)),
               unit=actor.unit or "-", reason=str(exc))
         raise
+    values, files = attachments.prepare(step.values)  # files: staged now, in place after the commit
+    if files:
+        step = replace(step, values=values)
+        attachments.attach(session, storage, case.id, case.version + 1, files, now)
     acting = access.acting_delegation(engine.sop, step.acting_role, actor, case.unit_id)
     _apply(session, case, step, actor, now, _privacy_change(step, case, raw),
            worked=_worked_minutes(session, engine.sop, case, now), acting=acting, sop=engine.sop)
@@ -233,6 +245,7 @@ def perform_step(
             raise CaseMovedOn("someone else completed this step at the same moment; reload the case") from None
         log.error("step.failed case=%s: the database refused the write", case_id, exc_info=True)
         raise StorageError("the step could not be saved; nothing was written") from None
+    outbox.step_performed(session, engine.sop, case, step.source, actor.user_id, now)  # in this transaction
     event(log, "step.performed", **fields, to=step.target, role=step.acting_role, unit=step.unit or "-",
           ms=round((time.perf_counter() - started) * 1000, 1))
     return case
@@ -267,7 +280,7 @@ def _worked_minutes(session: Session, sop: Sop, case: Case, now: dt.datetime) ->
     """Working minutes since the case's previous history entry, on its version's calendar: stored
     with the step so the monthly recap aggregates step times in SQL (constant time per step)."""
     previous = session.scalar(select(func.max(HistoryEntry.at)).where(HistoryEntry.case_id == case.id))
-    return max(0, sop.calendar.working_minutes_between(previous or case.created_at, now))
+    return max(0, sop.calendar_at(case.state, case.unit_id).working_minutes_between(previous or case.created_at, now))
 
 
 def _apply(session: Session, case: Case, step: Step, actor: Actor, now: dt.datetime,
@@ -280,7 +293,7 @@ def _apply(session: Session, case: Case, step: Step, actor: Actor, now: dt.datet
         recorded[ACTING_KEY] = acting.kind
     history = HistoryEntry(
         case_id=case.id, seq=case.version + 1, at=now, user_id=actor.user_id, actor_name=actor.name,
-        role=step.acting_role, unit_id=actor.unit, activity=step.activity.id, action=step.action.id,
+        role=step.acting_role, unit_id=actor.unit_for(step.acting_role), activity=step.activity.id, action=step.action.id,
         from_state=step.source, to_state=step.target, data=recorded, due_at=case.due_at,
         worked_minutes=worked,
     )
@@ -344,6 +357,10 @@ class HistoryItem:
     pause: tuple[str, Text | str, str] | None = None
     # The role names an escalation entry (ESCALATED, written by ``sop tick``) told
     escalated_to: tuple[Text | str, ...] = ()
+    # The stored ids (for the case page's reading of returns: services.case_page)
+    activity_id: str | None = None
+    action_id: str | None = None
+    to_state: str = ""
 
 
 @dataclass(frozen=True)
@@ -392,7 +409,7 @@ def case_view(session: Session, registry: Registry, case_id: int, actor: Actor,
     assert flow is not None  # a stored case's flow exists in its own version
     privacy = Privacy.of(case.data)
     hidden = frozenset() if access.sees_identity(sop, actor, privacy.anonymous) else sop.identity_fields()
-    initial = {f.id: case.data.get(f.id) for f in activity.fields if f.id not in hidden} if activity else {}
+    initial = initial_values(activity, case.data, entries, hidden) if activity else {}
     return CaseView(
         case=case, sop=sop, flow=flow, activity=activity, end=sop.end(case.state),
         actions=actions, initial=initial, history=tuple(_history_item(sop, e, units, hidden) for e in entries),
@@ -403,7 +420,7 @@ def case_view(session: Session, registry: Registry, case_id: int, actor: Actor,
         unit_name=units.get(case.unit_id) if case.unit_id else None, units=units,
         overdue=is_overdue(case, now),
         remaining_minutes=case.remaining_minutes if case.paused_at is not None else
-        (sop.calendar.working_minutes_between(now, case.due_at)
+        (sop.calendar_at(case.state, case.unit_id).working_minutes_between(now, case.due_at)
          if case.due_at is not None and case.closed_at is None else None),
         performers=tuple(r.name for r in (sop.role(rid) for rid in activity.performers) if r is not None)
         if activity else (),
@@ -471,6 +488,7 @@ def _history_item(sop: Sop, e: HistoryEntry, units: Mapping[str, str],
         pause=_pause_entry(activity, e.action, data),
         escalated_to=tuple(r.name if (r := sop.role(str(rid))) else str(rid) for rid in data.get(ESCALATE_TO_KEY, ()))
         if e.action == ESCALATED else (),
+        activity_id=e.activity, action_id=e.action, to_state=e.to_state,
     )
 
 

@@ -148,6 +148,27 @@ class DraftCheck:
                 at.setdefault(min(p.line, len(texts)), []).append(p)
         return [Line(i, t, tuple(at.get(i, ()))) for i, t in enumerate(texts, start=1)]
 
+    def excerpt(self, context: int = 3) -> list[Line | None]:
+        """The lines within ``context`` lines of a problem, ``None`` where lines are left out.
+
+        The page already holds the whole text in its editing box; repeating all of it beside the
+        problems made a page of a 650-line SOP weigh 170 KB, too much for a phone on a slow line, for
+        no gain: the reader needs each problem with the lines around it."""
+        lines = self.lines()
+        near = {n for line in lines if line.problems
+                for n in range(line.no - context, line.no + context + 1)}
+        shown: list[Line | None] = []
+        for line in lines:
+            if line.no in near:
+                shown.append(line)
+            elif shown and shown[-1] is not None:
+                shown.append(None)
+        if not near:
+            return []
+        if lines[0].no not in near:
+            shown.insert(0, None)
+        return shown
+
 
 def _newest(session: Session, sop_id: str) -> int:
     return session.scalar(select(func.max(Definition.id)).where(Definition.sop_id == sop_id)) or 0

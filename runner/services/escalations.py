@@ -14,8 +14,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import or_, select
+from sqlalchemy import Table, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
@@ -25,6 +26,7 @@ from ..errors import StorageError
 from ..logs import event
 from ..registry import Registry
 from ..store import Case, HistoryEntry, Notice, violates
+from . import outbox
 from .cases import ESCALATE_TO_KEY, ESCALATED, engine_of, utcnow
 
 log = logging.getLogger(__name__)
@@ -57,6 +59,7 @@ def escalation_key(state: str, entered_seq: int) -> str:
 def record_escalations(session: Session, registry: Registry, now: dt.datetime | None = None) -> list[Escalated]:
     """Queue a notice and append a history entry for every step escalated by ``now`` and not yet
     recorded; idempotent. Cases on hold, closed, or without an escalation are never touched."""
+    backfill_escalate_at(session, registry)
     now = now or utcnow()
     due = list(session.scalars(select(Case).where(
         Case.escalate_at.is_not(None), Case.escalate_at <= now, Case.paused_at.is_(None),
@@ -89,7 +92,7 @@ def record_escalations(session: Session, registry: Registry, now: dt.datetime | 
                     unit_id=None, activity=case.state, action=ESCALATED, from_state=case.state,
                     to_state=case.state, data={ESCALATE_TO_KEY: list(roles), "_notice_key": key},
                     due_at=case.due_at,
-                    worked_minutes=max(sop.calendar.working_minutes_between(previous, now), 0) if previous else None,
+                    worked_minutes=max(sop.calendar_at(case.state, case.unit_id).working_minutes_between(previous, now), 0) if previous else None,
                 ))
                 flag_modified(case, "escalate_at")  # moves the case's version like any entry (from = to)
                 session.flush()
@@ -99,9 +102,39 @@ def record_escalations(session: Session, registry: Registry, now: dt.datetime | 
             if violates(exc, "uq_notices_case_kind_key") or violates(exc, "uq_history_case_seq"):
                 continue  # another tick recorded it (or the case moved) at the same moment
             raise StorageError(f"the escalation of case {case.id} could not be saved") from exc
+        outbox.step_escalated(session, sop, case, roles, now)  # emails, written with the escalation
         event(log, "case.escalated", case=case.id, sop=sop.id, state=case.state, roles=",".join(roles))
         done.append(Escalated(case.id, case.state, key, roles))
     return done
 
 
 __all__ = ["Escalated", "KIND", "escalation_key", "record_escalations"]
+
+
+def backfill_escalate_at(session: Session, registry: Registry) -> int:
+    """Set ``escalate_at`` on open cases that lack it at a step that escalates: cases whose step was
+    entered before the column existed (migration 0007). Steps entered since get it with their due
+    time, and a revision's moves recompute it, so after one tick this finds nothing (one indexed
+    query per stored version with escalating steps)."""
+    from .. import deadlines
+    from .publishing import stored_versions
+
+    filled = 0
+    for definition_id, sop in stored_versions(session, registry):
+        states = [a.id for a in sop.activities if a.escalation is not None]
+        if not states:
+            continue
+        rows = session.execute(select(Case.id, Case.state, Case.unit_id, Case.due_at).where(
+            Case.definition_id == definition_id, Case.state.in_(states), Case.escalate_at.is_(None),
+            Case.closed_at.is_(None), Case.paused_at.is_(None), Case.due_at.is_not(None),
+            Case.due_advisory.is_(False))).all()
+        for case_id, state, unit, due_at in rows:
+            # A column of the table, not of the mapped Case: no step was taken, so the case's version
+            # (its history length, which ``sop check-db`` compares) must not move.
+            cases = cast(Table, Case.__table__)
+            session.execute(update(cases).where(cases.c.id == case_id, cases.c.escalate_at.is_(None))
+                            .values(escalate_at=deadlines.escalate_at(sop, state, due_at, False, unit)))
+            filled += 1
+    if filled:
+        event(log, "escalation.backfilled", cases=filled)
+    return filled

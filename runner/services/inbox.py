@@ -87,7 +87,7 @@ def _rows(session: Session, registry: Registry, stmt: Select[Case], now: dt.date
             overdue=is_overdue(case, now), closed=case.closed_at is not None, tracking_code=case.tracking_code,
             timezone=sop.calendar.timezone,
             remaining_minutes=case.remaining_minutes if case.paused_at is not None else  # clock stopped
-            (sop.calendar.working_minutes_between(now, case.due_at)
+            (sop.calendar_at(case.state, case.unit_id).working_minutes_between(now, case.due_at)
              if case.due_at is not None and case.closed_at is None else None),
             deadline=deadlines.of_case(sop, case, now),
             escalated=case.closed_at is None and access.is_escalated(

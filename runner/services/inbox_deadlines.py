@@ -80,11 +80,12 @@ def deadline_counts(session: Session, versions: list[tuple[int, Sop]], where: Co
     near = [and_(Case.definition_id == d, Case.due_at <= deadlines.soon_horizon(sop, now)) for d, sop in versions]
     soon: set[int] = set()
     if near and found.get("future"):
-        for case_id, definition_id, state, due_at, started in session.execute(
-                select(Case.id, Case.definition_id, Case.state, Case.due_at, Case.updated_at)
+        for case_id, definition_id, state, unit, due_at, started in session.execute(
+                select(Case.id, Case.definition_id, Case.state, Case.unit_id, Case.due_at, Case.updated_at)
                 .where(Case.closed_at.is_(None), where, _future(now), or_(*near))):
             sop = sops[definition_id]  # the columns of_case reads (not the case's data: cheap)
-            if deadlines.state_of(now=now, due_at=due_at, advisory=False, calendar=sop.calendar, started=started,
+            if deadlines.state_of(now=now, due_at=due_at, advisory=False, calendar=sop.calendar_at(state, unit),
+                                  started=started,
                                   soon=deadlines.due_soon_rule(sop, sop.activity(state))) is DeadlineState.DUE_SOON:
                 soon.add(case_id)
     by_state = {DeadlineState(k): n for k, n in found.items() if k != "future"}

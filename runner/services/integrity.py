@@ -9,10 +9,14 @@ seconds at a million cases. The story every case must tell:
 * no history row belongs to a case that does not exist;
 * a case is on hold exactly when its last pause or resume row is a pause, and only while open;
 * a case moved to another version of its SOP (a ``__migrated`` history row) runs on the version its
-  last move named, of the same SOP.
+  last move named, of the same SOP;
+* with the upload directory given, every attachment row has its file and every file its row
+  (``services.attachments.problems``).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from sqlalchemy import and_, func, not_, or_, select
 from sqlalchemy.orm import Session, aliased
@@ -23,7 +27,7 @@ from ..store import Case, Definition, HistoryEntry
 from .publishing import engine_of_row
 
 
-def check_database(session: Session, registry: Registry) -> list[str]:
+def check_database(session: Session, registry: Registry, uploads: Path | None = None) -> list[str]:
     """Every inconsistency found, one sentence each (ids and states only: no personal data)."""
     problems: list[str] = []
     counts = (select(HistoryEntry.case_id, func.count().label("n"), func.max(HistoryEntry.seq).label("top"),
@@ -80,6 +84,11 @@ def check_database(session: Session, registry: Registry) -> list[str]:
         .where(Case.id.is_(None)).group_by(HistoryEntry.case_id).order_by(HistoryEntry.case_id)).all()
     for case_id, n in orphans:
         problems.append(f"history: {n} row(s) belong to case {case_id}, which does not exist")
+    if uploads is not None:
+        from .attachments import Storage
+        from .attachments import problems as attachment_problems
+
+        problems.extend(attachment_problems(session, Storage(uploads)))
     return problems
 
 

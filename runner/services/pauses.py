@@ -35,6 +35,7 @@ from ..logs import event
 from ..registry import Registry
 from ..store import Case, HistoryEntry, violates
 from ..working_time import Calendar
+from . import outbox
 from .cases import (
     PAUSE_NOTE_KEY,
     PAUSE_REASON_KEY,
@@ -124,7 +125,7 @@ def pause_case(session: Session, registry: Registry, case_id: int, actor: Actor,
     note = (note or "").strip()
     if len(note) > MAX_NOTE:
         raise InvalidInput(f"the note is longer than {MAX_NOTE} characters")
-    remaining = minutes_left(sop.calendar, case.due_at, now)
+    remaining = minutes_left(sop.calendar_at(case.state, case.unit_id), case.due_at, now)
     data: dict[str, object] = {PAUSE_REASON_KEY: reason.id, REMAINING_KEY: remaining}
     if note:
         data[PAUSE_NOTE_KEY] = note
@@ -133,6 +134,7 @@ def pause_case(session: Session, registry: Registry, case_id: int, actor: Actor,
     case.paused_at, case.pause_reason, case.remaining_minutes = now, reason.id, remaining
     case.escalate_at = None  # a case on hold never escalates; resuming sets it again
     _flush(session, case, "pause")
+    outbox.step_paused(session, sop, case, now)  # the reporter reads the reason's label, in this transaction
     event(log, "step.paused", case=case.id, sop=case.sop_id, activity=case.state, reason=reason.id,
           remaining=remaining if remaining is not None else "-")
     return case
@@ -146,15 +148,16 @@ def resume_case(session: Session, registry: Registry, case_id: int, actor: Actor
     if case.paused_at is None:
         raise NotAllowed(f"step {activity.no} is not on hold")
     remaining = case.remaining_minutes
-    due_at = due_after_resume(sop.calendar, remaining, now) if remaining is not None else None
-    paused_for = max(0, sop.calendar.working_minutes_between(case.paused_at, now))
+    calendar = sop.calendar_at(case.state, case.unit_id)
+    due_at = due_after_resume(calendar, remaining, now) if remaining is not None else None
+    paused_for = max(0, calendar.working_minutes_between(case.paused_at, now))
     _record(session, case, actor, role, RESUMED,
             {PAUSE_REASON_KEY: case.pause_reason, REMAINING_KEY: remaining, "_paused_minutes": paused_for}, now,
             worked=0, due_at=due_at)
     case.paused_at = case.pause_reason = case.remaining_minutes = None
     if remaining is not None:
         case.due_at = due_at
-        case.escalate_at = deadlines.escalate_at(sop, case.state, due_at, case.due_advisory)
+        case.escalate_at = deadlines.escalate_at(sop, case.state, due_at, case.due_advisory, case.unit_id)
     _flush(session, case, "resume")
     event(log, "step.resumed", case=case.id, sop=case.sop_id, activity=case.state, paused_minutes=paused_for)
     return case
@@ -183,7 +186,7 @@ def _open_step(session: Session, registry: Registry, case_id: int, actor: Actor,
 
 def _worked_since_last(session: Session, sop: Sop, case: Case, now: dt.datetime) -> int:
     previous = session.scalar(select(func.max(HistoryEntry.at)).where(HistoryEntry.case_id == case.id))
-    return max(0, sop.calendar.working_minutes_between(previous or case.created_at, now))
+    return max(0, sop.calendar_at(case.state, case.unit_id).working_minutes_between(previous or case.created_at, now))
 
 
 def _record(session: Session, case: Case, actor: Actor, role: str, action: str, data: dict[str, object],
@@ -191,7 +194,7 @@ def _record(session: Session, case: Case, actor: Actor, role: str, action: str, 
     """The history entry of a pause or resumption: the step stays where it is (from = to)."""
     session.add(HistoryEntry(
         case_id=case.id, seq=case.version + 1, at=now, user_id=actor.user_id, actor_name=actor.name, role=role,
-        unit_id=actor.unit, activity=case.state, action=action, from_state=case.state, to_state=case.state,
+        unit_id=actor.unit_for(role), activity=case.state, action=action, from_state=case.state, to_state=case.state,
         data=data, due_at=due_at if action == RESUMED else case.due_at, worked_minutes=worked,
     ))  # updated_at stays: it marks when the step was entered (runner.deadlines measures from it)
 

@@ -6,10 +6,10 @@ creating and renaming units; creating, disabling and re-enabling accounts (disab
 session at once, ``accounts.set_active``); resetting a password (typed, checked against the
 password policy, or generated and shown once); and setting an account's roles.
 
-One unit per account: an account's unit-scoped roles are all in its one unit (``users.unit_id``);
-giving one person a scoped role in two units needs per-role units (a ``unit_id`` column on
-``user_roles``, part of its key), which this schema does not have. A delegation (Plt/Plh) already
-carries its own unit, so acting for another unit's official works today.
+Roles and units: an account has a unit (``users.unit_id``) its unit-scoped roles are held in, and
+any role may be held in a unit of its own instead (``role@unit``, ``user_roles.unit_id``), so one
+person can be the operator of one OPD and the verifier of another. A delegation (Plt/Plh) carries
+its own unit too.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ from ..forms import has_control_chars
 from ..logs import event
 from ..registry import Registry
 from ..store import Unit, User, UserRole
-from .accounts import check_password, check_roles, create_user, end_sessions, normalise_username, set_active
+from .accounts import (check_password, check_roles, create_user, end_sessions, normalise_username, role_rows,
+                       set_active, split_role, unit_of_role)
 from .delegations import DelegationRow, list_delegations
 from .publishing import current_sops
 
@@ -120,7 +121,7 @@ def set_roles(session: Session, registry: Registry, username: str, roles: list[s
         raise InvalidInput("a unit is only for accounts with a unit-scoped role")
     if unit_id is not None and session.get(Unit, unit_id) is None:
         raise NotFound(f"no unit '{unit_id[:64]}'")
-    user.roles = [UserRole(role=r) for r in roles]
+    user.roles = role_rows(roles)
     user.unit_id = unit_id
     session.flush()
     event(log, "account.roles_set", user=user.id, roles=",".join(roles), unit=unit_id or "-")
@@ -213,7 +214,7 @@ def people(session: Session, registry: Registry, now: dt.datetime | None = None)
         places: list[str | None] = list(unit_names) if scoped else [None]
         for unit_id in places:
             holders = tuple(u.full_name for u in users if u.active and role_id in u.role_ids
-                            and (not scoped or u.unit_id == unit_id))
+                            and (not scoped or unit_of_role(u, role_id) == unit_id))
             acting = tuple(d for d in delegations if d.role == role_id and d.unit_id == unit_id and d.status == "active")
             if holders or acting or not scoped:
                 holdings.append(Holding(role_id, role_name, unit_id, unit_names.get(unit_id) if unit_id else None,
@@ -221,7 +222,9 @@ def people(session: Session, registry: Registry, now: dt.datetime | None = None)
     return People(
         units=tuple((u.id, u.name, counts.get(u.id, 0)) for u in unit_rows),
         accounts=tuple(Account(u.username, u.full_name, u.unit_id, unit_names.get(u.unit_id) if u.unit_id else None,
-                               tuple(sorted(u.role_ids)), bool(u.active), bool(u.is_admin)) for u in users),
+                               tuple(f"{r.role}@{r.unit_id}" if r.unit_id else r.role
+                                     for r in sorted(u.roles, key=lambda r: r.role)),
+                               bool(u.active), bool(u.is_admin)) for u in users),
         holdings=tuple(holdings), delegations=delegations,
         roles=tuple((rid, name, scoped) for rid, (name, scoped) in sorted(roles.items())),
     )

@@ -300,7 +300,7 @@ def _apply_move(session: Session, registry: Registry, case: Case, row: Definitio
     for field_id, value in (sop.migration.data if sop.migration else ()):
         if data.get(field_id) in (None, ""):
             data[field_id] = added[field_id] = value
-    due_at, advisory = registry.engine(sop).due(target, _entered_at(session, case))
+    due_at, advisory = registry.engine(sop).due(target, _entered_at(session, case), case.unit_id)
     session.add(HistoryEntry(
         case_id=case.id, seq=case.version + 1, at=now, user_id=None, actor_name=SYSTEM, role="",
         unit_id=None, activity=None, action=MIGRATED, from_state=case.state, to_state=target,
@@ -313,7 +313,7 @@ def _apply_move(session: Session, registry: Registry, case: Case, row: Definitio
     case.data = data
     case.due_at = due_at
     case.due_advisory = advisory
-    case.escalate_at = deadlines.escalate_at(sop, target, due_at, advisory)
+    case.escalate_at = deadlines.escalate_at(sop, target, due_at, advisory, case.unit_id)
     case.updated_at = now
 
 

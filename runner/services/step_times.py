@@ -35,14 +35,15 @@ class StepTime:
         return self.worked_minutes <= self.limit_minutes
 
 
-def limit_minutes(sop: Sop, activity_id: str, started: dt.datetime) -> tuple[int | None, bool]:
+def limit_minutes(sop: Sop, activity_id: str, started: dt.datetime,
+                  unit: str | None = None) -> tuple[int | None, bool]:
     """The working minutes ``activity_id``'s limit gives a step started at ``started``, and whether it
     is advisory."""
     activity = sop.activity(activity_id)
     if activity is None or activity.time_limit is None:
         return None, False
     limit = activity.time_limit
-    cal = sop.calendar
+    cal = sop.calendar_at(activity_id, unit)
     minutes = limit.duration.minutes if not limit.duration.days else \
         cal.working_minutes_between(started, cal.add(started, limit.duration))
     return minutes, limit.advisory
@@ -59,7 +60,7 @@ def step_times(sop: Sop, entries: Sequence[HistoryEntry]) -> tuple[Mapping[int, 
     for e in entries:
         if segment is not None:
             part = 0 if e.action == _RESUMED else e.worked_minutes if e.worked_minutes is not None else \
-                max(sop.calendar.working_minutes_between(segment, e.at), 0)
+                max(sop.calendar_at(e.activity or "", e.unit_id).working_minutes_between(segment, e.at), 0)
         else:
             part = 0
         segment = e.at
@@ -67,7 +68,7 @@ def step_times(sop: Sop, entries: Sequence[HistoryEntry]) -> tuple[Mapping[int, 
             carried += part
             continue
         if e.activity and started is not None:
-            limit, advisory = limit_minutes(sop, e.activity, started)
+            limit, advisory = limit_minutes(sop, e.activity, started, e.unit_id)
             out[e.seq] = StepTime(carried + part, limit, advisory)
         started, carried = e.at, 0
     if not out:

@@ -2,9 +2,9 @@
 
 from .db import default_url, make_engine, read_only, session_factory, transaction, upgrade
 from .conflicts import violates
-from .models import Base, Case, Definition, Delegation, HistoryEntry, Notice, Unit, User, UserRole
+from .models import ApiToken, Attachment, Base, Case, Definition, Delegation, HistoryEntry, Notice, OutboxMessage, Unit, User, UserRole
 
 __all__ = [
-    "Base", "Case", "Definition", "Delegation", "HistoryEntry", "Notice", "Unit", "User", "UserRole",
+    "ApiToken", "Attachment", "Base", "Case", "Definition", "Delegation", "HistoryEntry", "Notice", "OutboxMessage", "Unit", "User", "UserRole",
     "default_url", "make_engine", "read_only", "session_factory", "transaction", "upgrade", "violates",
 ]

@@ -85,11 +85,18 @@ class User(Base):
     session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     # Publishing SOPs and managing accounts: a capability of the application, never an SOP role.
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Where new work and escalations are emailed (services.outbox); None: this account gets no email.
+    email: Mapped[str | None] = mapped_column(String(254))
     roles: Mapped[list["UserRole"]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
     @property
     def role_ids(self) -> frozenset[str]:
         return frozenset(r.role for r in self.roles)
+
+    @property
+    def role_units(self) -> tuple[tuple[str, str], ...]:
+        """The roles held in a unit of their own (not the account's ``unit_id``), as (role, unit)."""
+        return tuple(sorted((r.role, r.unit_id) for r in self.roles if r.unit_id is not None))
 
 
 class UserRole(Base):
@@ -97,6 +104,9 @@ class UserRole(Base):
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     role: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # The unit this (unit-scoped) role is held in, when not the account's own unit: one person can be
+    # operator of one OPD and verifier of another. NULL: the account's unit (users.unit_id).
+    unit_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"))
 
 
 class Case(Base):
@@ -107,6 +117,10 @@ class Case(Base):
         # Open cases only: lists of open cases stay as fast when finished ones pile up by the million.
         Index("ix_cases_open", "definition_id", "id", sqlite_where=text("closed_at IS NULL"),
               postgresql_where=text("closed_at IS NULL")),
+        Index("ix_cases_due", "due_at", "id"),  # the case list sorted by due time, paged by keyset
+        # Cases that can escalate (few): the escalation inboxes and `sop tick` find them by range.
+        Index("ix_cases_escalate", "escalate_at", sqlite_where=text("escalate_at IS NOT NULL"),
+              postgresql_where=text("escalate_at IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -135,6 +149,23 @@ class Case(Base):
     definition: Mapped[Definition] = relationship(lazy="joined")
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class CaseSearch(Base):
+    """What staff search finds a case by (services.search_index writes it with the case, in the same
+    flush): ``body`` is text anyone who may see the case may search, ``identity`` the reporter's
+    identifying fields, searchable only by whom ``access.sees_identity`` allows for an anonymous
+    report. The full-text indexes over these columns are the migration's (0009): on SQLite an FTS5
+    table ``case_search_fts`` kept in step by triggers, on PostgreSQL GIN indexes on
+    ``to_tsvector('simple', …)``; neither is expressible in this metadata."""
+
+    __tablename__ = "case_search"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True,
+                                         autoincrement=False)
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    body: Mapped[str] = mapped_column(Text, default="")
+    identity: Mapped[str] = mapped_column(Text, default="")
 
 
 class HistoryEntry(Base):
@@ -183,7 +214,8 @@ class Delegation(Base):
 
 
 class Notice(Base):
-    """A message queued for delivery (escalation, answer ready); one per (case, kind, key)."""
+    """The record that something happened once to a case (an escalation), one per (case, kind, key):
+    the idempotency key of ``sop tick``. The emails it causes are ``outbox`` rows (OutboxMessage)."""
 
     __tablename__ = "notices"
     __table_args__ = (UniqueConstraint("case_id", "kind", "key", name="uq_notices_case_kind_key"),)
@@ -195,3 +227,72 @@ class Notice(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[dt.datetime]
     sent_at: Mapped[dt.datetime | None]
+
+
+class Attachment(Base):
+    """A file attached to a case by the step that wrote history row ``seq`` (``services.attachments``).
+
+    The file lives outside the web root (``SOP_UPLOADS``) under ``stored_name``, a random name with
+    nothing of what the sender typed; ``key`` (random too, and different) is what addresses use; the
+    case's data and history refer to the row by ``key`` with the display name, type and size."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (Index("ix_attachments_case", "case_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(32), unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    field: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    mime: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    stored_name: Mapped[str] = mapped_column(String(80), unique=True)
+    created_at: Mapped[dt.datetime]
+
+
+class ApiToken(Base):
+    """A per-user token for the JSON API (``services.tokens``). Only the SHA-256 of the secret is
+    stored; ``prefix`` (its first characters) lets a person tell their tokens apart. Revoking sets
+    ``revoked_at``; rows stay, so a log's token id always names one."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (Index("ix_api_tokens_user", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime | None]
+    last_used_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
+
+
+class OutboxMessage(Base):
+    """One email to deliver, written in the transaction of the step that causes it (services.outbox).
+
+    ``status``: pending (due at ``next_attempt_at``), sending (claimed by the worker holding ``claim``
+    until ``claimed_until``), sent, or failed (gave up; ``last_error`` says why). The ``payload``
+    holds the texts the message is made from, already in the recipient's language."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    recipient: Mapped[str] = mapped_column(String(254))
+    lang: Mapped[str] = mapped_column(String(8))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime]
+    claim: Mapped[str | None] = mapped_column(String(32))
+    claimed_until: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime]
+    sent_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(500))

@@ -32,3 +32,31 @@ document.addEventListener('click', function (e) {
   var height = box.scrollHeight / Math.max(lines.length, 1);
   box.scrollTop = Math.max(0, (line - 5) * height);
 });
+
+// A table wider than the screen scrolls inside its own box (.table-scroll). Such a box must be reachable
+// by keyboard to be scrolled: give the ones that do scroll a tab stop and a name (the heading of their
+// section, or the table's caption), and take it away again when the window grows.
+(function () {
+  function label(box) {
+    var caption = box.querySelector('caption');
+    var section = box.closest('section');
+    var heading = section && section.querySelector('h1, h2, h3');
+    return (caption || heading || {}).textContent || '';
+  }
+  function mark() {
+    document.querySelectorAll('.table-scroll').forEach(function (box) {
+      if (box.scrollWidth > box.clientWidth + 1) {
+        box.setAttribute('tabindex', '0');
+        box.setAttribute('role', 'region');
+        var name = label(box).trim();
+        if (name && !box.hasAttribute('aria-label')) { box.setAttribute('aria-label', name); }
+      } else if (box.getAttribute('tabindex') === '0') {
+        box.removeAttribute('tabindex');
+        box.removeAttribute('role');
+        box.removeAttribute('aria-label');
+      }
+    });
+  }
+  document.addEventListener('DOMContentLoaded', mark);
+  window.addEventListener('resize', mark);
+})();
