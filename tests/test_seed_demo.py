@@ -209,3 +209,21 @@ def test_a_large_load_puts_back_every_index_and_foreign_key(factory, registry, s
     with factory() as s:
         assert schema(s) == before
         assert services.check_database(s, registry) == []
+
+
+def test_sop_recap_of_a_seeded_month_gives_the_pages_figures(app, db_url, factory, seeded_demo, tmp_path):
+    """The done-when of the time issue: `sop recap MONTH -o FILE` on seeded data = the page's download."""
+    from web_helpers import Visitor
+
+    with factory() as s:
+        recap_case = s.scalar(select(Case).where(Case.sop_id == "laporisp4n", Case.period == "2026-10"))
+    out = tmp_path / "recap.csv"
+    assert main(["recap", "2026-10", "--sop", "laporisp4n", "-o", str(out), "--database", db_url,
+                 "--definitions", str(DEFINITIONS)]) == 0
+    admin = Visitor(app)
+    admin.login("admin_utama")
+    page = admin.get(f"/kasus/{recap_case.id}/rekap.csv")
+    assert page.status_code == 200
+    downloaded = page.get_data(as_text=True).replace("\r\n", "\n").strip().splitlines()
+    written = out.read_text(encoding="utf-8").replace("\r\n", "\n").strip().splitlines()
+    assert downloaded == written and len(written) > 10
