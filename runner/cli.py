@@ -11,9 +11,10 @@ import getpass
 import json
 import sys
 from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Sequence
 
-from .definition import Official, Sop, Text, check_text, load_text, read_source
+from .definition import Field, Official, Sop, Text, check_text, load_text, read_source
 from .errors import DefinitionError, SopError
 from .logs import configure as configure_logging
 from .settings import Settings
@@ -51,7 +52,12 @@ def sop_to_json(sop: Sop) -> dict[str, Any]:
             "related_sops": list(ident.related_sops), "equipment": list(ident.equipment),
             "warnings": list(ident.warnings), "recording": list(ident.recording), "remarks": list(ident.remarks),
         },
-        "calendar": {"timezone": sop.calendar.timezone},
+        "calendar": {"timezone": sop.calendar.timezone,
+                     "periods": [{"name": p.name, "from": p.start.isoformat(), "to": p.end.isoformat()}
+                                 for p in sop.calendar.periods],
+                     "units": [unit for unit, _ in sop.calendar.units]},
+        "migration": ({"steps": dict(sop.migration.steps), "data": dict(sop.migration.data)}
+                      if sop.migration else None),
         "roles": [{"id": r.id, "name": text(r.name), "unit_scoped": r.unit_scoped, "external": r.external}
                   for r in sop.roles],
         "flows": [{"id": f.id, "name": text(f.name), "start": f.start, "schedule": f.schedule,
@@ -67,13 +73,23 @@ def sop_to_json(sop: Sop) -> dict[str, Any]:
                 "escalate_to": list(a.escalation.roles) if a.escalation else None,
                 "escalate_after": a.escalation.after.iso() if a.escalation else None,
                 "output": a.output, "note": a.note,
-                "fields": [{"id": f.id, "type": f.type, "label": text(f.label), "required": f.required,
-                            "public": f.public} for f in a.fields],
+                "fields": [_field_json(f, text) for f in a.fields],
                 "actions": [{"id": x.id, "label": text(x.label), "to": x.to} for x in a.actions],
             }
             for a in sop.activities
         ],
     }
+
+
+def _field_json(f: Field, text: Callable[[Text | None], str | None]) -> dict[str, Any]:
+    """A field in `sop show --json`: what a form needs to know of it (limits only where they apply)."""
+    out: dict[str, Any] = {"id": f.id, "type": f.type, "label": text(f.label), "required": f.required,
+                           "public": f.public}
+    if f.type == "file":
+        out.update(max_files=f.max_files, max_size=f.max_size, accept=list(f.accept))
+    if f.prefill is not None:
+        out["prefill"] = {"field": f.prefill.field, "activity": f.prefill.activity}
+    return out
 
 
 # -- commands -------------------------------------------------------------------------------------

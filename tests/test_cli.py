@@ -480,3 +480,13 @@ def test_missing_definitions_directory(capsys, tmp_path, db):
     code, _, err = run(capsys, "tick", "--database", db, "--definitions", str(tmp_path / "none"))
     assert code == 1
     assert "is not a directory" in err
+
+
+def test_show_json_carries_calendar_periods_file_limits_and_prefill(shown):
+    assert shown["calendar"]["periods"] == [{"name": "Ramadan 1448 H", "from": "2027-02-08", "to": "2027-03-09"}]
+    assert shown["migration"] is None
+    fields = {f["id"]: f for a in shown["activities"] for f in a["fields"]}
+    assert fields["surat_jawaban"]["type"] == "file" and fields["surat_jawaban"]["max_files"] == 2
+    assert "application/pdf" in fields["surat_jawaban"]["accept"]
+    assert fields["jawaban_akhir"]["prefill"] == {"field": "jawaban", "activity": "kirim_jawaban_opd"}
+    assert "max_files" not in fields["jawaban_akhir"] and "prefill" not in fields["surat_jawaban"]
