@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from typing import Sequence
 from xml.sax.saxutils import escape
 
+from .document.metrics import text_width
+
 # Okabe–Ito: told apart with the common colour-vision deficiencies.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7")
 MARKER = "#222222"
@@ -37,8 +39,19 @@ def _attr(text: str) -> str:
     return escape(text, {'"': "&quot;"})
 
 
-def _short(text: str, limit: int = 46) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+def _short(text: str, room: float = LABEL_WIDTH - 16, size: float = 12) -> str:
+    """``text`` cut with "…" to fit ``room`` user units at ``size``, measured with the DejaVu Sans
+    widths the document uses (a count of characters let wide letters spill past the chart's edge)."""
+    if text_width(text, size) <= room:
+        return text
+    lo, hi = 0, len(text)
+    while lo < hi:  # the longest prefix that fits with its ellipsis
+        mid = (lo + hi + 1) // 2
+        if text_width(text[:mid].rstrip() + "…", size) <= room:
+            lo = mid
+        else:
+            hi = mid - 1
+    return text[:lo].rstrip() + "…"
 
 
 def _nice_axis(value: float) -> tuple[float, int]:
@@ -94,7 +107,7 @@ def bar_chart(chart_id: str, title: str, labels: Sequence[str], series: Sequence
             out.append(f'<rect x="{lx + 5}" y="{ly - 2}" width="3" height="14" fill="{colour}"/>')
         else:
             out.append(f'<rect x="{lx}" y="{ly}" width="12" height="10" fill="{colour}"/>')
-        out.append(f'<text x="{lx + 18}" y="{ly + 9}">{escape(_short(name, 34))}</text>')
+        out.append(f'<text x="{lx + 18}" y="{ly + 9}">{escape(_short(name, 220))}</text>')
     # axis
     x0 = LABEL_WIDTH
     axis_y = top + max(n, 1) * row_h
