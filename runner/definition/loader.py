@@ -15,7 +15,7 @@ import hashlib
 import os
 from dataclasses import replace
 from collections import deque
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -667,7 +667,7 @@ class _Builder:
         for i, a in enumerate(activities):
             if not any(f.prefill is not None for f in a.fields):
                 continue
-            earlier = [b for b in activities if b.flow == a.flow and b.id != a.id and a.id in _reach(by_id, b.id)]
+            earlier = [b for b in activities if b.flow == a.flow and b.id != a.id and a.id in _reach(by_id.get, b.id)]
             intake = flow_of[a.flow].intake if a.flow in flow_of else ()
             for k, f in enumerate(a.fields):
                 if f.prefill is None:
@@ -782,12 +782,12 @@ def _prefill_problem(source: Field, target: Field) -> str | None:
     return f"a {source.type} field cannot prefill a {target.type} field"
 
 
-def _reach(by_id: Mapping[str, Activity], start: str) -> set[str]:
+def _reach(activity_of: Callable[[str], Activity | None], start: str) -> set[str]:
     """Activity and end ids reachable from ``start`` by one or more actions (start itself only on a loop)."""
     seen: set[str] = set()
     queue = deque([start])
     while queue:
-        node = by_id.get(queue.popleft())
+        node = activity_of(queue.popleft())
         if node is None:
             continue
         for action in node.actions:
@@ -873,14 +873,5 @@ def _check_unused(sop: Sop, builder: _Builder) -> None:
 
 
 def _reachable(sop: Sop, start: str) -> set[str]:
-    seen = {start}
-    queue = deque([start])
-    while queue:
-        node = sop.activity(queue.popleft())
-        if node is None:
-            continue
-        for action in node.actions:
-            if action.to not in seen:
-                seen.add(action.to)
-                queue.append(action.to)
-    return seen
+    """``start`` and every activity and end id reachable from it."""
+    return {start} | _reach(sop.activity, start)
