@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,16 @@ def _worker_database(url: str | None) -> str | None:
 
 
 PG_URL = _worker_database(os.environ.get("SOP_TEST_DATABASE_URL"))
+
+# Uploaded files never land in the checkout's instance/uploads: servers started for a whole module
+# (browser tests) write under this process's own directory, and each test gets a fresh one below
+# (``own_uploads``), so `sop check-db` in one test never meets another test's files.
+os.environ["SOP_UPLOADS"] = tempfile.mkdtemp(prefix="sop-test-uploads-")
+
+
+@pytest.fixture(autouse=True)
+def own_uploads(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("SOP_UPLOADS", str(tmp_path_factory.mktemp("uploads")))
 
 
 @pytest.fixture(autouse=True)
