@@ -43,13 +43,7 @@ def working_time(minutes: int | None) -> str:
     """'3 jam 20 menit kerja lagi' / 'terlambat 1 jam kerja'."""
     if minutes is None:
         return ""
-    hours, mins = divmod(abs(minutes), 60)
-    parts = []
-    if hours:
-        parts.append(ngettext("%(num)d working hour", "%(num)d working hours", hours))
-    if mins or not hours:
-        parts.append(ngettext("%(num)d minute", "%(num)d minutes", mins))
-    span = " ".join(parts)
+    span = working_span(minutes)
     return gettext("%(span)s left", span=span) if minutes >= 0 else gettext("late by %(span)s", span=span)
 
 
