@@ -350,7 +350,8 @@ def test_real_permissions_as_an_ordinary_user(tmp_path):
         with read_only_on_disk(path):
             def sop(*argv: str) -> subprocess.CompletedProcess[str]:
                 return subprocess.run([*prefix, *DEMO, *argv], cwd=REPO, capture_output=True, text=True,
-                                      env={**os.environ, "HOME": str(top)})
+                                      env={**os.environ, "HOME": str(top),
+                                           "SOP_UPLOADS": str(top / "uploads")})  # the test's own is root's
 
             checked = sop("check-db", "--database", f"sqlite:///{path}")
             assert (checked.returncode, checked.stdout) == (0, "OK\n"), checked.stderr
